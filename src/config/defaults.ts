@@ -1,0 +1,59 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { ConfigLayer } from './schema.js';
+
+/**
+ * The built-in layer: every key that has a sensible value without knowing the host.
+ * ReaR's default.conf plays this role; like it, this is also the reference of what exists
+ * (docs/configuration.md is generated from the schema, with these values).
+ */
+export function builtinDefaults(env: NodeJS.ProcessEnv = process.env): ConfigLayer {
+  const root = process.getuid?.() === 0;
+  const stateHome = env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state');
+  return {
+    output: { methods: ['iso'], dir: root ? '/var/lib/lifeboat/output' : join(stateHome, 'lifeboat', 'output') },
+    backup: {
+      method: 'none',
+      mountOptions: '',
+      exclude: ['/tmp/*', '/var/tmp/*', '/var/cache/apt/archives/*.deb'],
+      compression: 'zstd',
+      keep: 2,
+    },
+    rescue: {
+      programs: [],
+      requiredPrograms: [],
+      packages: [],
+      copyAsIs: [],
+      copyAsIsExclude: [],
+      libs: [],
+      modules: 'needed',
+      extraModules: [],
+      excludeModules: [],
+      firmware: [],
+    },
+    kernel: { cmdline: '' },
+    boot: {
+      default: 'rescue',
+      timeout: 5,
+      serialConsole: true,
+      firmware: ['bios', 'uefi'],
+      volumeId: 'LIFEBOAT',
+    },
+    ssh: { authorizedKeys: [] },
+    network: { mode: 'dhcp' },
+    recovery: {
+      preScripts: [],
+      postScripts: [],
+      afterUnattended: 'reboot',
+      initramfsTool: 'auto',
+      embedBackupKey: false,
+    },
+    layout: { exclude: [] },
+    builder: { image: 'debian-bookworm', baseImage: 'lifeboat-base/debian:bookworm' },
+    steps: { dirs: [] },
+    paths: {
+      workDir: root ? '/var/lib/lifeboat' : join(stateHome, 'lifeboat'),
+      logDir: root ? '/var/log/lifeboat' : join(stateHome, 'lifeboat', 'log'),
+    },
+  };
+}

@@ -1,0 +1,63 @@
+/**
+ * ReaR's variable names, mapped to lifeboat keys. Used three ways: the table in
+ * docs/configuration.md, a "did you mean" when someone writes PROGS in a lifeboat file, and the
+ * environment of shell steps (which see these names, as ReaR scripts do, and may change the
+ * writable ones through $LIFEBOAT_SET).
+ */
+export interface RearName {
+  rear: string;
+  key: string;
+  /** How ReaR's value differs from lifeboat's, when it does. */
+  note?: string;
+}
+
+export const REAR_NAMES: RearName[] = [
+  { rear: 'OUTPUT', key: 'output.methods', note: 'ReaR takes one method; lifeboat a list.' },
+  { rear: 'OUTPUT_URL', key: 'output.url' },
+  { rear: 'BACKUP', key: 'backup.method', note: 'lower case: NETFS is netfs.' },
+  { rear: 'BACKUP_URL', key: 'backup.url' },
+  { rear: 'BACKUP_OPTIONS', key: 'backup.mountOptions' },
+  { rear: 'BACKUP_PROG_EXCLUDE', key: 'backup.exclude' },
+  { rear: 'BACKUP_PROG_CRYPT_KEY', key: 'backup.encryptionKey', note: 'a secret: never logged.' },
+  { rear: 'PROGS', key: 'rescue.programs' },
+  { rear: 'REQUIRED_PROGS', key: 'rescue.requiredPrograms' },
+  { rear: 'COPY_AS_IS', key: 'rescue.copyAsIs' },
+  { rear: 'COPY_AS_IS_EXCLUDE', key: 'rescue.copyAsIsExclude' },
+  { rear: 'LIBS', key: 'rescue.libs' },
+  {
+    rear: 'MODULES',
+    key: 'rescue.modules',
+    note: 'all_modules is all, loaded_modules is loaded; a list of names goes to rescue.extraModules.',
+  },
+  { rear: 'EXCLUDE_MODULES', key: 'rescue.excludeModules' },
+  { rear: 'FIRMWARE_FILES', key: 'rescue.firmware' },
+  { rear: 'KERNEL_FILE', key: 'kernel.file' },
+  { rear: 'KERNEL_CMDLINE', key: 'kernel.cmdline' },
+  {
+    rear: 'ISO_DEFAULT',
+    key: 'boot.default',
+    note: 'manual is rescue, automatic is recover, boothd is local.',
+  },
+  { rear: 'ISO_VOLID', key: 'boot.volumeId' },
+  { rear: 'USER_INPUT_TIMEOUT', key: 'boot.timeout' },
+  {
+    rear: 'SSH_ROOT_PASSWORD',
+    key: 'ssh.rootPasswordHash',
+    note: 'lifeboat takes only a crypt(3) hash, never a plain password.',
+  },
+  {
+    rear: 'USE_STATIC_NETWORKING',
+    key: 'network.mode',
+    note: 'USE_STATIC_NETWORKING=y is static.',
+  },
+  { rear: 'PRE_RECOVERY_SCRIPT', key: 'recovery.preScripts' },
+  { rear: 'POST_RECOVERY_SCRIPT', key: 'recovery.postScripts' },
+  { rear: 'EXCLUDE_RECREATE', key: 'layout.exclude' },
+  { rear: 'SOURCE_DATE_EPOCH', key: 'sourceDateEpoch' },
+];
+
+const byRear = new Map(REAR_NAMES.map((n) => [n.rear, n]));
+
+export function rearName(name: string): RearName | undefined {
+  return byRear.get(name);
+}
