@@ -27,4 +27,6 @@ export function configDir(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /** lifeboat's version, from its package.json. */
-export const VERSION: string = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')).version;
+export const VERSION: string = JSON.parse(
+  readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8'),
+).version;

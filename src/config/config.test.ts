@@ -43,34 +43,75 @@ async function configError(options: LoadOptions = {}): Promise<string> {
 
 describe('layers', () => {
   it('stacks default, os profile, site, local, project, --config, recipe and --set, later winning', async () => {
-    write(join(etc, 'site.yaml'), 'boot:\n  timeout: 10\n  volumeId: SITE\nbackup:\n  method: netfs\n');
+    write(
+      join(etc, 'site.yaml'),
+      'boot:\n  timeout: 10\n  volumeId: SITE\nbackup:\n  method: netfs\n',
+    );
     write(join(etc, 'local.yaml'), 'boot:\n  timeout: 20\n');
     write(join(cwd, 'lifeboat.config.json'), '{ "boot": { "serialConsole": false } }');
     const extra = write(join(dir, 'extra.yml'), 'network:\n  mode: static\n');
-    const recipe = write(join(dir, 'recipe.yaml'), 'name: test\ndescription: a test recipe\nboot:\n  timeout: 30\n');
-    const { config, origins, layers, recipe: meta } = await load({
+    const recipe = write(
+      join(dir, 'recipe.yaml'),
+      'name: test\ndescription: a test recipe\nboot:\n  timeout: 30\n',
+    );
+    const {
+      config,
+      origins,
+      layers,
+      recipe: meta,
+    } = await load({
       configFiles: [extra],
       recipe,
       sets: ['boot.volumeId=FLAG'],
     });
 
-    expect(config.boot).toMatchObject({ timeout: 30, volumeId: 'FLAG', serialConsole: false, default: 'rescue' });
+    expect(config.boot).toMatchObject({
+      timeout: 30,
+      volumeId: 'FLAG',
+      serialConsole: false,
+      default: 'rescue',
+    });
     expect(config.backup.method).toBe('netfs');
     expect(config.network.mode).toBe('static');
     expect(config.recovery.initramfsTool).toBe('update-initramfs');
     expect(meta).toEqual({ file: recipe, name: 'test', description: 'a test recipe' });
     expect(layers.map((l) => l.kind)).toEqual([
-      'default', 'os profile', 'os profile', 'site', 'local', 'local', 'config', 'recipe', 'flag',
+      'default',
+      'os profile',
+      'os profile',
+      'site',
+      'local',
+      'local',
+      'config',
+      'recipe',
+      'flag',
     ]);
-    expect(origins.get('boot.timeout')).toEqual([{ layer: 'recipe', source: recipe, line: 4, column: 3 }]);
-    expect(origins.get('boot.volumeId')).toEqual([{ layer: 'flag', source: '--set boot.volumeId' }]);
-    expect(origins.get('backup.method')?.[0]).toMatchObject({ layer: 'site', source: join(etc, 'site.yaml'), line: 5 });
-    expect(origins.get('recovery.initramfsTool')).toEqual([{ layer: 'os profile', source: 'os debian' }]);
+    expect(origins.get('boot.timeout')).toEqual([
+      { layer: 'recipe', source: recipe, line: 4, column: 3 },
+    ]);
+    expect(origins.get('boot.volumeId')).toEqual([
+      { layer: 'flag', source: '--set boot.volumeId' },
+    ]);
+    expect(origins.get('backup.method')?.[0]).toMatchObject({
+      layer: 'site',
+      source: join(etc, 'site.yaml'),
+      line: 5,
+    });
+    expect(origins.get('recovery.initramfsTool')).toEqual([
+      { layer: 'os profile', source: 'os debian' },
+    ]);
     expect(origins.get('boot.default')).toEqual([{ layer: 'default', source: 'built-in' }]);
   });
 
   it('picks the OS profile from the facts', async () => {
-    const { config } = await load({ facts: { arch: 'aarch64', osId: 'rocky', osIdLike: ['rhel', 'centos', 'fedora'], osVersion: '9.4' } });
+    const { config } = await load({
+      facts: {
+        arch: 'aarch64',
+        osId: 'rocky',
+        osIdLike: ['rhel', 'centos', 'fedora'],
+        osVersion: '9.4',
+      },
+    });
     expect(config.boot.firmware).toEqual(['uefi']);
     expect(config.recovery.initramfsTool).toBe('dracut');
   });
@@ -80,7 +121,13 @@ describe('layers', () => {
     write(join(etc, 'local.yaml'), 'rescue:\n  programs+: rsync\n  programs-: [jq]\n');
     const { config, origins } = await load({ sets: ['rescue.programs+=[curl, strace]'] });
     expect(config.rescue.programs).toEqual(['curl', 'rsync', 'strace']);
-    expect(origins.get('rescue.programs')?.map((o) => o.layer)).toEqual(['default', 'site', 'local', 'local', 'flag']);
+    expect(origins.get('rescue.programs')?.map((o) => o.layer)).toEqual([
+      'default',
+      'site',
+      'local',
+      'local',
+      'flag',
+    ]);
   });
 
   it('replaces a list when the key has no suffix', async () => {
@@ -111,7 +158,14 @@ describe('layers', () => {
   });
 
   it('reads --set values as YAML and names only the key as their origin', async () => {
-    const { config } = await load({ sets: ['boot.timeout=12', 'boot.serialConsole=false', 'kernel.cmdline=console=ttyS0 quiet', 'output.methods=[iso, pxe]'] });
+    const { config } = await load({
+      sets: [
+        'boot.timeout=12',
+        'boot.serialConsole=false',
+        'kernel.cmdline=console=ttyS0 quiet',
+        'output.methods=[iso, pxe]',
+      ],
+    });
     expect(config.boot.timeout).toBe(12);
     expect(config.boot.serialConsole).toBe(false);
     expect(config.kernel.cmdline).toBe('console=ttyS0 quiet');
@@ -122,7 +176,9 @@ describe('layers', () => {
 describe('errors', () => {
   it('names file, line, column and key of an unknown key, with a suggestion', async () => {
     const file = write(join(etc, 'local.yaml'), 'rescue:\n  progams: [curl]\n');
-    expect(await configError()).toBe(`${file}:2:3: rescue.progams: unknown key (did you mean "programs"?)`);
+    expect(await configError()).toBe(
+      `${file}:2:3: rescue.progams: unknown key (did you mean "programs"?)`,
+    );
   });
 
   it('lists the known keys when nothing is close', async () => {
@@ -152,12 +208,17 @@ describe('errors', () => {
   });
 
   it('reports every problem of a file at once', async () => {
-    write(join(etc, 'local.yaml'), 'boot:\n  timeout: -1\n  serialConsole: yes\nnetwork:\n  mode: dhcpp\n');
+    write(
+      join(etc, 'local.yaml'),
+      'boot:\n  timeout: -1\n  serialConsole: yes\nnetwork:\n  mode: dhcpp\n',
+    );
     const lines = (await configError()).split('\n');
     expect(lines).toHaveLength(3);
     expect(lines[0]).toMatch(/:2:12: boot\.timeout: expected a number ≥ 0, got -1$/);
     expect(lines[1]).toMatch(/:3:18: boot\.serialConsole: expected true or false, got "yes"$/);
-    expect(lines[2]).toMatch(/:5:9: network\.mode: expected one of .* got "dhcpp" \(did you mean "dhcp"\?\)$/);
+    expect(lines[2]).toMatch(
+      /:5:9: network\.mode: expected one of .* got "dhcpp" \(did you mean "dhcp"\?\)$/,
+    );
   });
 
   it('refuses + on a key that is not a list', async () => {
@@ -173,8 +234,13 @@ describe('errors', () => {
   });
 
   it('places errors in JSON files too', async () => {
-    const file = write(join(cwd, 'lifeboat.config.json'), '{\n  "boot": {\n    "timeot": 3\n  }\n}\n');
-    expect(await configError()).toBe(`${file}:3:5: boot.timeot: unknown key (did you mean "timeout"?)`);
+    const file = write(
+      join(cwd, 'lifeboat.config.json'),
+      '{\n  "boot": {\n    "timeot": 3\n  }\n}\n',
+    );
+    expect(await configError()).toBe(
+      `${file}:3:5: boot.timeot: unknown key (did you mean "timeout"?)`,
+    );
   });
 
   it('names the file of a JS config, which has no positions', async () => {
@@ -198,12 +264,18 @@ describe('errors', () => {
     write(join(etc, 'site.json'), '{}\n');
     const error = await load().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UsageError);
-    expect((error as Error).message).toBe(`${join(etc, 'site.yaml')} and ${join(etc, 'site.json')}: more than one site file`);
+    expect((error as Error).message).toBe(
+      `${join(etc, 'site.yaml')} and ${join(etc, 'site.json')}: more than one site file`,
+    );
   });
 
   it('names a missing --config or --recipe', async () => {
-    await expect(load({ configFiles: [join(dir, 'nope.yaml')] })).rejects.toThrow(`${join(dir, 'nope.yaml')}: no such file`);
-    await expect(load({ recipe: 'no-such-recipe' })).rejects.toThrow('--recipe no-such-recipe: no such recipe');
+    await expect(load({ configFiles: [join(dir, 'nope.yaml')] })).rejects.toThrow(
+      `${join(dir, 'nope.yaml')}: no such file`,
+    );
+    await expect(load({ recipe: 'no-such-recipe' })).rejects.toThrow(
+      '--recipe no-such-recipe: no such recipe',
+    );
   });
 });
 
@@ -211,7 +283,10 @@ describe('secrets', () => {
   const hash = '$6$saltsalt$Vv3y0N9mJq6v1d0pM8v0kQ';
 
   it('are redacted in dump, kept in the config, and listed for the log', async () => {
-    write(join(etc, 'local.yaml'), `ssh:\n  rootPasswordHash: '${hash}'\nbackup:\n  encryptionKey: hunter2-key\n`);
+    write(
+      join(etc, 'local.yaml'),
+      `ssh:\n  rootPasswordHash: '${hash}'\nbackup:\n  encryptionKey: hunter2-key\n`,
+    );
     const effective = await load();
     expect(effective.config.ssh.rootPasswordHash).toBe(hash);
     expect(effective.secretValues.sort()).toEqual([hash, 'hunter2-key'].sort());
@@ -222,14 +297,18 @@ describe('secrets', () => {
       expect(out).not.toContain('hunter2');
     }
     expect(text).toMatch(/^ssh\.rootPasswordHash = <redacted> +# local /m);
-    expect(dumpEntries(effective).find((e) => e.key === 'backup.encryptionKey')?.value).toBe('<redacted>');
+    expect(dumpEntries(effective).find((e) => e.key === 'backup.encryptionKey')?.value).toBe(
+      '<redacted>',
+    );
   });
 
   it('are not echoed in an error', async () => {
     write(join(etc, 'local.yaml'), 'ssh:\n  rootPasswordHash: my-plain-password\n');
     const message = await configError();
     expect(message).not.toContain('my-plain-password');
-    expect(message).toMatch(/ssh\.rootPasswordHash: expected a crypt\(3\) hash such as \$6\$\.\.\. or \$y\$\.\.\. \(never a plain password\), a value that is not$/);
+    expect(message).toMatch(
+      /ssh\.rootPasswordHash: expected a crypt\(3\) hash such as \$6\$\.\.\. or \$y\$\.\.\. \(never a plain password\), a value that is not$/,
+    );
   });
 });
 
@@ -237,7 +316,9 @@ describe('dump', () => {
   it('prints every key with the layers that made its value', async () => {
     write(join(etc, 'site.yaml'), 'rescue:\n  programs+: [curl]\n');
     const text = formatDumpText(await load({ sets: ['rescue.programs+=jq'] }));
-    expect(text).toMatch(/^rescue\.programs = \["curl","jq"\] +# default, \+ site .*site\.yaml:2, \+ flag --set rescue\.programs\+$/m);
+    expect(text).toMatch(
+      /^rescue\.programs = \["curl","jq"\] +# default, \+ site .*site\.yaml:2, \+ flag --set rescue\.programs\+$/m,
+    );
     expect(text).toMatch(/^boot\.timeout = 5 +# default$/m);
     expect(text).toMatch(/^# host: x86_64, debian 12$/m);
   });
@@ -251,6 +332,8 @@ describe('generated reference', () => {
 
   it('lets editors write key+ and key- for lists', () => {
     const schema = JSON.parse(configJsonSchema());
-    expect(Object.keys(schema.properties.rescue.properties)).toEqual(expect.arrayContaining(['programs+', 'programs-']));
+    expect(Object.keys(schema.properties.rescue.properties)).toEqual(
+      expect.arrayContaining(['programs+', 'programs-']),
+    );
   });
 });

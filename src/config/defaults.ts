@@ -11,7 +11,10 @@ export function builtinDefaults(env: NodeJS.ProcessEnv = process.env): ConfigLay
   const root = process.getuid?.() === 0;
   const stateHome = env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state');
   return {
-    output: { methods: ['iso'], dir: root ? '/var/lib/lifeboat/output' : join(stateHome, 'lifeboat', 'output') },
+    output: {
+      methods: ['iso'],
+      dir: root ? '/var/lib/lifeboat/output' : join(stateHome, 'lifeboat', 'output'),
+    },
     backup: {
       method: 'none',
       mountOptions: '',

@@ -1,6 +1,6 @@
 import type { Origin } from './layer.js';
 import { secretPaths } from './layer.js';
-import { LAYER_ORDER, type EffectiveConfig } from './load.js';
+import { type EffectiveConfig, LAYER_ORDER } from './load.js';
 
 /**
  * `lifeboat dump`: the effective configuration, one key per line with the layers that made its
@@ -16,7 +16,8 @@ export function redactedConfig<T extends object>(config: T): T {
     const leaf = keys.pop() as string;
     let parent: unknown = copy;
     for (const key of keys) parent = (parent as Record<string, unknown> | undefined)?.[key];
-    if (parent && typeof parent === 'object' && leaf in parent) (parent as Record<string, unknown>)[leaf] = REDACTED;
+    if (parent && typeof parent === 'object' && leaf in parent)
+      (parent as Record<string, unknown>)[leaf] = REDACTED;
   }
   return copy as T;
 }
@@ -32,8 +33,14 @@ export function dumpEntries(effective: EffectiveConfig): DumpEntry[] {
   const entries: DumpEntry[] = [];
   const walk = (value: unknown, path: string[]) => {
     const key = path.join('.');
-    if (value !== null && typeof value === 'object' && !Array.isArray(value) && !effective.origins.has(key)) {
-      for (const child of Object.keys(value).sort()) walk((value as Record<string, unknown>)[child], [...path, child]);
+    if (
+      value !== null &&
+      typeof value === 'object' &&
+      !Array.isArray(value) &&
+      !effective.origins.has(key)
+    ) {
+      for (const child of Object.keys(value).sort())
+        walk((value as Record<string, unknown>)[child], [...path, child]);
       return;
     }
     entries.push({

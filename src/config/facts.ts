@@ -40,7 +40,10 @@ export function parseOsRelease(text: string): Record<string, string> {
 }
 
 /** Facts of the root at `root` (`/` for this host). Reads files only; runs nothing. */
-export function readHostFacts(root = '/', arch = NODE_TO_KERNEL_ARCH[process.arch] ?? process.arch): HostFacts {
+export function readHostFacts(
+  root = '/',
+  arch = NODE_TO_KERNEL_ARCH[process.arch] ?? process.arch,
+): HostFacts {
   let osRelease: Record<string, string> = {};
   for (const candidate of ['etc/os-release', 'usr/lib/os-release']) {
     try {

@@ -10,7 +10,15 @@ import { configSchema, isSecretSchema } from './schema.js';
  * (remove from a list): the way ReaR users write PROGS+=(curl).
  */
 
-export type LayerKind = 'default' | 'os profile' | 'site' | 'local' | 'config' | 'recipe' | 'flag' | 'step';
+export type LayerKind =
+  | 'default'
+  | 'os profile'
+  | 'site'
+  | 'local'
+  | 'config'
+  | 'recipe'
+  | 'flag'
+  | 'step';
 
 /** Where a value came from, for `lifeboat dump` and for error messages. */
 export interface Origin {
@@ -57,7 +65,11 @@ export class ConfigError extends UsageError {
 
 function unwrap(schema: z.ZodType): z.ZodType {
   let current = schema;
-  while (current instanceof z.ZodOptional || current instanceof z.ZodDefault || current instanceof z.ZodNullable) {
+  while (
+    current instanceof z.ZodOptional ||
+    current instanceof z.ZodDefault ||
+    current instanceof z.ZodNullable
+  ) {
     current = current.unwrap() as z.ZodType;
   }
   return current;
@@ -72,7 +84,9 @@ const SUFFIX_KIND: Record<string, OperationKind> = { '+': 'append', '-': 'remove
 function splitKey(rawKey: string): { key: string; kind: OperationKind } {
   const last = rawKey.at(-1) ?? '';
   const kind = SUFFIX_KIND[last];
-  return kind && rawKey.length > 1 ? { key: rawKey.slice(0, -1), kind } : { key: rawKey, kind: 'set' };
+  return kind && rawKey.length > 1
+    ? { key: rawKey.slice(0, -1), kind }
+    : { key: rawKey, kind: 'set' };
 }
 
 /** The schema of the value at a key path (without suffixes), or undefined if there is no such key. */
@@ -106,9 +120,15 @@ export function layerOperations(layer: unknown, origin: Origin, locate?: Locate)
     const position = locate?.(rawPath, part);
     return position ? { ...origin, ...position } : origin;
   };
-  const place = (o: Origin) => (o.line === undefined ? o.source : `${o.source}:${o.line}:${o.column}`);
+  const place = (o: Origin) =>
+    o.line === undefined ? o.source : `${o.source}:${o.line}:${o.column}`;
 
-  const walk = (value: unknown, schema: z.ZodType, path: string[], rawPath: (string | number)[]) => {
+  const walk = (
+    value: unknown,
+    schema: z.ZodType,
+    path: string[],
+    rawPath: (string | number)[],
+  ) => {
     const node = unwrap(schema);
     if (!isPlainObject(value)) {
       problems.push({
@@ -161,13 +181,21 @@ export function layerOperations(layer: unknown, origin: Origin, locate?: Locate)
         }
         continue;
       }
-      operations.push({ path: childPath, kind, value: result.data, origin: where(childRawPath, 'key') });
+      operations.push({
+        path: childPath,
+        kind,
+        value: result.data,
+        origin: where(childRawPath, 'key'),
+      });
     }
   };
 
   walk(layer ?? {}, configSchema, [], []);
   if (problems.length > 0) {
-    throw new ConfigError(problems, 'Fix the key or value named above; `lifeboat dump` shows every key and its value.');
+    throw new ConfigError(
+      problems,
+      'Fix the key or value named above; `lifeboat dump` shows every key and its value.',
+    );
   }
   return operations;
 }

@@ -4,7 +4,13 @@ import { UsageError } from '../errors.js';
 import { configDir, RECIPES_DIR } from '../paths.js';
 import { builtinDefaults } from './defaults.js';
 import { type HostFacts, readHostFacts } from './facts.js';
-import { type LayerKind, layerOperations, type Operation, type Origin, secretPaths } from './layer.js';
+import {
+  type LayerKind,
+  layerOperations,
+  type Operation,
+  type Origin,
+  secretPaths,
+} from './layer.js';
 import { applyOperations, emptyMerged, valueAt } from './merge.js';
 import { applicableProfiles } from './profiles.js';
 import { type Config, configSchema } from './schema.js';
@@ -23,7 +29,15 @@ import {
  * ReaR's order (default.conf, $ARCH/$OS confs, site.conf, local.conf) with lifeboat's recipe
  * and flags on top.
  */
-export const LAYER_ORDER: LayerKind[] = ['default', 'os profile', 'site', 'local', 'config', 'recipe', 'flag'];
+export const LAYER_ORDER: LayerKind[] = [
+  'default',
+  'os profile',
+  'site',
+  'local',
+  'config',
+  'recipe',
+  'flag',
+];
 
 export interface LoadOptions {
   /** Directory of site.* and local.* (default /etc/lifeboat or $LIFEBOAT_CONFIG_DIR). */
@@ -88,9 +102,17 @@ export async function loadConfig(options: LoadOptions = {}): Promise<EffectiveCo
     hostHas: (program) => hostHasProgram(root, program),
   });
 
-  add('default', 'built-in', layerOperations(builtinDefaults(env), { layer: 'default', source: 'built-in' }));
+  add(
+    'default',
+    'built-in',
+    layerOperations(builtinDefaults(env), { layer: 'default', source: 'built-in' }),
+  );
   for (const profile of applicableProfiles(facts)) {
-    add('os profile', profile.name, layerOperations(profile.values, { layer: 'os profile', source: profile.name }));
+    add(
+      'os profile',
+      profile.name,
+      layerOperations(profile.values, { layer: 'os profile', source: profile.name }),
+    );
   }
 
   const dir = options.configDir ?? configDir(env);
@@ -112,12 +134,20 @@ export async function loadConfig(options: LoadOptions = {}): Promise<EffectiveCo
     recipe = { file, ...(loaded.meta as { name?: string; description?: string }) };
   }
 
-  for (const flag of options.sets ?? []) add('flag', `--set ${flag.split('=')[0]}`, flagOperations(flag));
+  for (const flag of options.sets ?? [])
+    add('flag', `--set ${flag.split('=')[0]}`, flagOperations(flag));
 
   // Every layer was checked on its own; this catches what only the whole can show.
   const config = configSchema.parse(merged.values) as Config;
   const secretValues = secretPaths()
     .map((path) => valueAt(merged.values, path))
     .filter((v): v is string => typeof v === 'string');
-  return { config, origins: merged.origins, layers, facts, ...(recipe ? { recipe } : {}), secretValues };
+  return {
+    config,
+    origins: merged.origins,
+    layers,
+    facts,
+    ...(recipe ? { recipe } : {}),
+    secretValues,
+  };
 }

@@ -38,8 +38,14 @@ export function applyOperations(merged: Merged, operations: readonly Operation[]
         break;
       case 'append':
         // A list is a set of names: appending one that is there already changes nothing.
-        parent[leaf] = [...current, ...items.filter((item, i) =>
-          !current.some((c) => sameValue(c, item)) && items.findIndex((x) => sameValue(x, item)) === i)];
+        parent[leaf] = [
+          ...current,
+          ...items.filter(
+            (item, i) =>
+              !current.some((c) => sameValue(c, item)) &&
+              items.findIndex((x) => sameValue(x, item)) === i,
+          ),
+        ];
         merged.origins.set(dotted, [...(merged.origins.get(dotted) ?? []), op.origin]);
         break;
       case 'remove':

@@ -49,10 +49,15 @@ export function configJsonSchema(): string {
 }
 
 function typeText(schema: z.ZodType): string {
-  const json = z.toJSONSchema(schema) as JsonSchema & { enum?: unknown[]; items?: JsonSchema & { enum?: unknown[] } };
+  const json = z.toJSONSchema(schema) as JsonSchema & {
+    enum?: unknown[];
+    items?: JsonSchema & { enum?: unknown[] };
+  };
   if (json.enum) return json.enum.map((v) => `\`${String(v)}\``).join(' \\| ');
   if (json.type === 'array') {
-    const items = json.items?.enum ? json.items.enum.map((v) => `\`${String(v)}\``).join(' \\| ') : json.items?.type;
+    const items = json.items?.enum
+      ? json.items.enum.map((v) => `\`${String(v)}\``).join(' \\| ')
+      : json.items?.type;
     return `list of ${items}`;
   }
   return json.type === 'integer' ? 'whole number' : String(json.type);
@@ -65,7 +70,8 @@ export function configReferenceMarkdown(): string {
     let node = schema;
     while (node instanceof z.ZodOptional) node = node.unwrap() as z.ZodType;
     if (node instanceof z.ZodObject) {
-      for (const [key, child] of Object.entries(node.shape as Record<string, z.ZodType>)) walk(child, [...path, key]);
+      for (const [key, child] of Object.entries(node.shape as Record<string, z.ZodType>))
+        walk(child, [...path, key]);
       return;
     }
     const key = path.join('.');

@@ -38,169 +38,190 @@ export const BACKUP_METHODS = [
 ] as const;
 
 const outputSection = section({
-    methods: z
-      .array(z.enum(OUTPUT_METHODS))
-      .min(1)
-      .describe('Which media to make. ReaR OUTPUT (lifeboat can make several at once).'),
-    url: z
-      .string()
-      .min(1)
-      .describe('Where finished media are copied (file://, nfs://, sftp://...). ReaR OUTPUT_URL.'),
-    dir: z.string().min(1).describe('Local directory the build writes its artifacts to.'),
-  });
+  methods: z
+    .array(z.enum(OUTPUT_METHODS))
+    .min(1)
+    .describe('Which media to make. ReaR OUTPUT (lifeboat can make several at once).'),
+  url: z
+    .string()
+    .min(1)
+    .describe('Where finished media are copied (file://, nfs://, sftp://...). ReaR OUTPUT_URL.'),
+  dir: z.string().min(1).describe('Local directory the build writes its artifacts to.'),
+});
 
 const backupSection = section({
-    method: z.enum(BACKUP_METHODS).describe('How files are backed up and restored. ReaR BACKUP.'),
-    url: z
+  method: z.enum(BACKUP_METHODS).describe('How files are backed up and restored. ReaR BACKUP.'),
+  url: z
+    .string()
+    .min(1)
+    .describe('Where backups go: file://, nfs://, cifs://, sftp://, usb://. ReaR BACKUP_URL.'),
+  mountOptions: z
+    .string()
+    .describe('Mount options for nfs:// and cifs:// URLs. ReaR BACKUP_OPTIONS.'),
+  exclude: names('Paths and patterns left out of the archive. ReaR BACKUP_PROG_EXCLUDE.'),
+  compression: z.enum(['zstd', 'gzip', 'none']).describe('Archive compression.'),
+  encryptionKey: secret(
+    z
       .string()
       .min(1)
-      .describe('Where backups go: file://, nfs://, cifs://, sftp://, usb://. ReaR BACKUP_URL.'),
-    mountOptions: z.string().describe('Mount options for nfs:// and cifs:// URLs. ReaR BACKUP_OPTIONS.'),
-    exclude: names('Paths and patterns left out of the archive. ReaR BACKUP_PROG_EXCLUDE.'),
-    compression: z.enum(['zstd', 'gzip', 'none']).describe('Archive compression.'),
-    encryptionKey: secret(
-      z
-        .string()
-        .min(1)
-        .describe(
-          'Key that encrypts the archive. A secret: never logged, never put into an image unless recovery.embedBackupKey is true. ReaR BACKUP_PROG_CRYPT_KEY.',
-        ),
-    ),
-    keep: z
-      .number()
-      .int()
-      .min(0)
-      .describe('How many earlier backups to keep besides the newest (retention).'),
-  });
+      .describe(
+        'Key that encrypts the archive. A secret: never logged, never put into an image unless recovery.embedBackupKey is true. ReaR BACKUP_PROG_CRYPT_KEY.',
+      ),
+  ),
+  keep: z
+    .number()
+    .int()
+    .min(0)
+    .describe('How many earlier backups to keep besides the newest (retention).'),
+});
 
 const rescueSection = section({
-    programs: names(
-      'Host programs to copy into the rescue system when the host has them; a missing one is a warning. ReaR PROGS.',
+  programs: names(
+    'Host programs to copy into the rescue system when the host has them; a missing one is a warning. ReaR PROGS.',
+  ),
+  requiredPrograms: names(
+    'Host programs the rescue system must have; if any is missing, capture stops before writing anything. ReaR REQUIRED_PROGS.',
+  ),
+  packages: names(
+    "Debian packages installed into the rescue system from the builder's distribution, whether the host has them or not.",
+  ),
+  copyAsIs: names('Host files and directories copied as they are. ReaR COPY_AS_IS.'),
+  copyAsIsExclude: names('Paths left out of copyAsIs. ReaR COPY_AS_IS_EXCLUDE.'),
+  libs: names(
+    'Extra shared libraries (dlopen-ed: NSS modules, libgcc_s...), as sonames or globs. ReaR LIBS.',
+  ),
+  modules: z
+    .enum(['needed', 'loaded', 'all'])
+    .describe(
+      'Which kernel modules go in: needed (present hardware, storage stack, a base set), loaded, or all. ReaR MODULES=(all_modules|loaded_modules).',
     ),
-    requiredPrograms: names(
-      'Host programs the rescue system must have; if any is missing, capture stops before writing anything. ReaR REQUIRED_PROGS.',
-    ),
-    packages: names(
-      "Debian packages installed into the rescue system from the builder's distribution, whether the host has them or not.",
-    ),
-    copyAsIs: names('Host files and directories copied as they are. ReaR COPY_AS_IS.'),
-    copyAsIsExclude: names('Paths left out of copyAsIs. ReaR COPY_AS_IS_EXCLUDE.'),
-    libs: names(
-      'Extra shared libraries (dlopen-ed: NSS modules, libgcc_s...), as sonames or globs. ReaR LIBS.',
-    ),
-    modules: z
-      .enum(['needed', 'loaded', 'all'])
-      .describe(
-        'Which kernel modules go in: needed (present hardware, storage stack, a base set), loaded, or all. ReaR MODULES=(all_modules|loaded_modules).',
-      ),
-    extraModules: names('Kernel modules added whatever the policy. ReaR MODULES=(name ...).'),
-    excludeModules: names('Kernel modules never added. ReaR EXCLUDE_MODULES.'),
-    firmware: names('Firmware files or globs added besides what modules declare. ReaR FIRMWARE_FILES.'),
-  });
+  extraModules: names('Kernel modules added whatever the policy. ReaR MODULES=(name ...).'),
+  excludeModules: names('Kernel modules never added. ReaR EXCLUDE_MODULES.'),
+  firmware: names(
+    'Firmware files or globs added besides what modules declare. ReaR FIRMWARE_FILES.',
+  ),
+});
 
 const kernelSection = section({
-    file: z.string().min(1).describe('Kernel image to boot the rescue system with. ReaR KERNEL_FILE.'),
-    version: z.string().min(1).describe('Kernel version to take modules from (default: the host kernel).'),
-    cmdline: z.string().describe('Extra kernel arguments for the rescue system. ReaR KERNEL_CMDLINE.'),
-  });
+  file: z
+    .string()
+    .min(1)
+    .describe('Kernel image to boot the rescue system with. ReaR KERNEL_FILE.'),
+  version: z
+    .string()
+    .min(1)
+    .describe('Kernel version to take modules from (default: the host kernel).'),
+  cmdline: z
+    .string()
+    .describe('Extra kernel arguments for the rescue system. ReaR KERNEL_CMDLINE.'),
+});
 
 const bootSection = section({
-    default: z
-      .enum(['rescue', 'recover', 'local'])
-      .describe(
-        'Default boot menu entry: the rescue shell, unattended recovery, or the local disk. ReaR ISO_DEFAULT (manual|automatic|boothd).',
-      ),
-    timeout: z.number().int().min(0).describe('Seconds the boot menu waits before its default entry.'),
-    serialConsole: z.boolean().describe('Also use the first serial port as a console.'),
-    firmware: z
-      .array(z.enum(['bios', 'uefi']))
-      .min(1)
-      .describe('Firmware the media must boot on.'),
-    volumeId: z.string().min(1).max(32).describe('ISO volume label. ReaR ISO_VOLID.'),
-  });
+  default: z
+    .enum(['rescue', 'recover', 'local'])
+    .describe(
+      'Default boot menu entry: the rescue shell, unattended recovery, or the local disk. ReaR ISO_DEFAULT (manual|automatic|boothd).',
+    ),
+  timeout: z
+    .number()
+    .int()
+    .min(0)
+    .describe('Seconds the boot menu waits before its default entry.'),
+  serialConsole: z.boolean().describe('Also use the first serial port as a console.'),
+  firmware: z
+    .array(z.enum(['bios', 'uefi']))
+    .min(1)
+    .describe('Firmware the media must boot on.'),
+  volumeId: z.string().min(1).max(32).describe('ISO volume label. ReaR ISO_VOLID.'),
+});
 
 const sshSection = section({
-    authorizedKeys: names('Public keys allowed to log in to the rescue system as root.'),
-    rootPasswordHash: secret(
-      z
-        .string()
-        .regex(/^\$[0-9a-z]+\$/, 'a crypt(3) hash such as $6$... or $y$... (never a plain password)')
-        .describe(
-          'Hashed root password for the rescue system; without it, password login is off. A secret. ReaR SSH_ROOT_PASSWORD.',
-        ),
-    ),
-  });
+  authorizedKeys: names('Public keys allowed to log in to the rescue system as root.'),
+  rootPasswordHash: secret(
+    z
+      .string()
+      .regex(/^\$[0-9a-z]+\$/, 'a crypt(3) hash such as $6$... or $y$... (never a plain password)')
+      .describe(
+        'Hashed root password for the rescue system; without it, password login is off. A secret. ReaR SSH_ROOT_PASSWORD.',
+      ),
+  ),
+});
 
 const networkSection = section({
-    mode: z
-      .enum(['dhcp', 'static', 'none'])
-      .describe(
-        'How the rescue system configures its network: DHCP, the addresses captured from the host, or not at all. ReaR USE_STATIC_NETWORKING.',
-      ),
-  });
+  mode: z
+    .enum(['dhcp', 'static', 'none'])
+    .describe(
+      'How the rescue system configures its network: DHCP, the addresses captured from the host, or not at all. ReaR USE_STATIC_NETWORKING.',
+    ),
+});
 
 const recoverySection = section({
-    preScripts: names('Commands run before recovery starts. ReaR PRE_RECOVERY_SCRIPT.'),
-    postScripts: names('Commands run after recovery has finished. ReaR POST_RECOVERY_SCRIPT.'),
-    afterUnattended: z
-      .enum(['reboot', 'poweroff', 'shell'])
-      .describe('What an unattended recovery does when it succeeds.'),
-    notifyUrl: z.string().url().describe('URL called with the result of a recovery.'),
-    initramfsTool: z
-      .enum(['auto', 'update-initramfs', 'dracut', 'mkinitrd'])
-      .describe('How the restored system regenerates its initramfs.'),
-    embedBackupKey: z
-      .boolean()
-      .describe('Put backup.encryptionKey into the rescue image (off: it is asked for at recovery).'),
-  });
+  preScripts: names('Commands run before recovery starts. ReaR PRE_RECOVERY_SCRIPT.'),
+  postScripts: names('Commands run after recovery has finished. ReaR POST_RECOVERY_SCRIPT.'),
+  afterUnattended: z
+    .enum(['reboot', 'poweroff', 'shell'])
+    .describe('What an unattended recovery does when it succeeds.'),
+  notifyUrl: z.string().url().describe('URL called with the result of a recovery.'),
+  initramfsTool: z
+    .enum(['auto', 'update-initramfs', 'dracut', 'mkinitrd'])
+    .describe('How the restored system regenerates its initramfs.'),
+  embedBackupKey: z
+    .boolean()
+    .describe('Put backup.encryptionKey into the rescue image (off: it is asked for at recovery).'),
+});
 
 const layoutSection = section({
-    exclude: names('Disk layout components (and what depends on them) not recreated. ReaR EXCLUDE_RECREATE.'),
-  });
+  exclude: names(
+    'Disk layout components (and what depends on them) not recreated. ReaR EXCLUDE_RECREATE.',
+  ),
+});
 
 const builderSection = section({
-    image: z
-      .string()
-      .regex(/^[a-z0-9][a-z0-9._-]*$/, 'a directory name under images/, such as debian-bookworm')
-      .describe('Builder image to use: the name of a directory under images/.'),
-    baseImage: z
-      .string()
-      .min(1)
-      .describe("Docker image the builder image's Dockerfile starts FROM (made by ci/setup where no registry answers)."),
-  });
+  image: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._-]*$/, 'a directory name under images/, such as debian-bookworm')
+    .describe('Builder image to use: the name of a directory under images/.'),
+  baseImage: z
+    .string()
+    .min(1)
+    .describe(
+      "Docker image the builder image's Dockerfile starts FROM (made by ci/setup where no registry answers).",
+    ),
+});
 
 const stepsSection = section({
-    dirs: names(
-      'Extra step directories, each with one subdirectory per stage holding NNN_name.sh or NNN_name.mjs files.',
-    ),
-  });
+  dirs: names(
+    'Extra step directories, each with one subdirectory per stage holding NNN_name.sh or NNN_name.mjs files.',
+  ),
+});
 
 const pathsSection = section({
-    workDir: z.string().min(1).describe('Where lifeboat keeps build areas and caches.'),
-    logDir: z.string().min(1).describe('Where each run writes its log file.'),
-  });
+  workDir: z.string().min(1).describe('Where lifeboat keeps build areas and caches.'),
+  logDir: z.string().min(1).describe('Where each run writes its log file.'),
+});
 
-export const configSchema = z
-  .object({
-    output: outputSection.optional(),
-    backup: backupSection.optional(),
-    rescue: rescueSection.optional(),
-    kernel: kernelSection.optional(),
-    boot: bootSection.optional(),
-    ssh: sshSection.optional(),
-    network: networkSection.optional(),
-    recovery: recoverySection.optional(),
-    layout: layoutSection.optional(),
-    builder: builderSection.optional(),
-    steps: stepsSection.optional(),
-    paths: pathsSection.optional(),
-    sourceDateEpoch: z
-      .number()
-      .int()
-      .min(0)
-      .describe('Seconds since 1970 used for every date in the media (default: derived from the inputs).')
-      .optional(),
-  });
+export const configSchema = z.object({
+  output: outputSection.optional(),
+  backup: backupSection.optional(),
+  rescue: rescueSection.optional(),
+  kernel: kernelSection.optional(),
+  boot: bootSection.optional(),
+  ssh: sshSection.optional(),
+  network: networkSection.optional(),
+  recovery: recoverySection.optional(),
+  layout: layoutSection.optional(),
+  builder: builderSection.optional(),
+  steps: stepsSection.optional(),
+  paths: pathsSection.optional(),
+  sourceDateEpoch: z
+    .number()
+    .int()
+    .min(0)
+    .describe(
+      'Seconds since 1970 used for every date in the media (default: derived from the inputs).',
+    )
+    .optional(),
+});
 
 /** Recipe files carry the same keys plus a name and a description. */
 export const recipeMetaKeys = ['name', 'description'] as const;
@@ -227,10 +248,4 @@ type SectionWithOptionals<T> = {
 } & {
   [K in keyof T as K extends OptionalKeys ? K : never]?: NonNullable<T[K]>;
 };
-type OptionalKeys =
-  | 'url'
-  | 'encryptionKey'
-  | 'rootPasswordHash'
-  | 'file'
-  | 'version'
-  | 'notifyUrl';
+type OptionalKeys = 'url' | 'encryptionKey' | 'rootPasswordHash' | 'file' | 'version' | 'notifyUrl';

@@ -62,7 +62,9 @@ function locatorFor(filepath: string): Locate | undefined {
     let keyNode: unknown;
     for (const segment of rawPath) {
       if (isMap(node)) {
-        const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(segment));
+        const pair = node.items.find(
+          (p) => isScalar(p.key) && String(p.key.value) === String(segment),
+        );
         if (!pair) return undefined;
         keyNode = pair.key;
         node = pair.value;
@@ -73,7 +75,9 @@ function locatorFor(filepath: string): Locate | undefined {
         return undefined;
       }
     }
-    const target = (part === 'key' ? keyNode : (node ?? keyNode)) as { range?: [number, number, number] } | undefined;
+    const target = (part === 'key' ? keyNode : (node ?? keyNode)) as
+      | { range?: [number, number, number] }
+      | undefined;
     const offset = target?.range?.[0];
     if (offset === undefined) return undefined;
     const { line, col } = parsed.lineCounter.linePos(offset);
@@ -133,7 +137,11 @@ export async function fileOperations(
 }
 
 /** The one file among `base` + each extension in `dir`; two of them is an error, none is fine. */
-export function findLayerFile(dir: string, base: string, extensions = EXTENSIONS): string | undefined {
+export function findLayerFile(
+  dir: string,
+  base: string,
+  extensions = EXTENSIONS,
+): string | undefined {
   const found = extensions.map((ext) => join(dir, base + ext)).filter((f) => existsSync(f));
   if (found.length > 1) {
     throw new UsageError(`${found.join(' and ')}: more than one ${base} file`, {
@@ -197,9 +205,21 @@ export function flagOperations(flag: string): Operation[] {
 }
 
 /** `hostHas` for configuration scripts: is there an executable `program` on the root's PATH. */
-export function hostHasProgram(root: string, program: string, path = process.env.PATH ?? ''): boolean {
+export function hostHasProgram(
+  root: string,
+  program: string,
+  path = process.env.PATH ?? '',
+): boolean {
   if (program.includes('/')) return isExecutable(join(root, program));
-  const dirs = new Set([...path.split(delimiter), '/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']);
+  const dirs = new Set([
+    ...path.split(delimiter),
+    '/usr/local/sbin',
+    '/usr/local/bin',
+    '/usr/sbin',
+    '/usr/bin',
+    '/sbin',
+    '/bin',
+  ]);
   for (const dir of dirs) {
     if (dir.startsWith('/') && isExecutable(join(root, dir, basename(program)))) return true;
   }

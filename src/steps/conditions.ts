@@ -1,6 +1,6 @@
+import { suggest } from '../config/explain.js';
 import { type HostFacts, osFamily } from '../config/facts.js';
 import type { Config } from '../config/schema.js';
-import { suggest } from '../config/explain.js';
 import { UsageError } from '../errors.js';
 import type { StepConditions } from './types.js';
 
@@ -13,7 +13,13 @@ import type { StepConditions } from './types.js';
  * Values of one key are alternatives; every key given must match. Read from the text, so
  * planning (and --simulate) never runs a step's code.
  */
-const CONDITION_KEYS = ['arch', 'os', 'osVersion', 'backup', 'output'] as const satisfies readonly (keyof StepConditions)[];
+const CONDITION_KEYS = [
+  'arch',
+  'os',
+  'osVersion',
+  'backup',
+  'output',
+] as const satisfies readonly (keyof StepConditions)[];
 const HEADER = /^\s*(?:#|\/\/)\s*lifeboat-when:\s*(.*)$/;
 const HEADER_LINES = 20;
 
@@ -48,7 +54,8 @@ export function conditionsMatch(when: StepConditions, facts: HostFacts, config: 
   return (
     anyOf(when.arch, [facts.arch]) &&
     anyOf(when.os, [facts.osId, osFamily(facts)]) &&
-    (when.osVersion === undefined || when.osVersion.some((v) => versionMatches(facts.osVersion, v))) &&
+    (when.osVersion === undefined ||
+      when.osVersion.some((v) => versionMatches(facts.osVersion, v))) &&
     anyOf(when.backup, [config.backup.method]) &&
     anyOf(when.output, config.output.methods)
   );

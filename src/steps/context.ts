@@ -1,9 +1,8 @@
-import { type Origin, schemaAt } from '../config/layer.js';
+import { layerOperations, type Origin, schemaAt } from '../config/layer.js';
+import type { EffectiveConfig } from '../config/load.js';
 import { applyOperations, type Merged } from '../config/merge.js';
 import { rearName } from '../config/rear-names.js';
-import type { EffectiveConfig } from '../config/load.js';
 import { assignmentLayer, parseAssignment } from '../config/sources.js';
-import { layerOperations } from '../config/layer.js';
 import { JobError } from '../errors.js';
 import type { Log } from '../log/log.js';
 import { READ_ONLY_VARIABLES } from './environment.js';
@@ -47,7 +46,10 @@ export function applyAssignment(state: RunState, assignment: string, source: str
       values: state.effective.config as unknown as Record<string, unknown>,
       origins: state.effective.origins,
     };
-    applyOperations(merged, layerOperations(assignmentLayer(`${key}${kind}`, parsed.value), origin));
+    applyOperations(
+      merged,
+      layerOperations(assignmentLayer(`${key}${kind}`, parsed.value), origin),
+    );
     return;
   }
   if (!VARIABLE.test(name)) {
@@ -60,7 +62,11 @@ export function applyAssignment(state: RunState, assignment: string, source: str
   else state.vars.set(name, value);
 }
 
-export function stepContext(state: RunState, stage: string, output: (line: string) => void): StepContext {
+export function stepContext(
+  state: RunState,
+  stage: string,
+  output: (line: string) => void,
+): StepContext {
   return {
     workflow: state.workflow,
     stage,

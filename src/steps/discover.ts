@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { suggest } from '../config/explain.js';
-import { JobError, errorMessage } from '../errors.js';
+import { errorMessage, JobError } from '../errors.js';
 import { parseConditionHeader } from './conditions.js';
 import { runShellStep } from './shell-step.js';
 import type { Step, StepContext } from './types.js';
@@ -42,7 +42,9 @@ export function discoverUserSteps(dirs: readonly { dir: string; required: boolea
         const path = join(stageDir, file);
         const match = STEP_FILE.exec(file);
         if (!match) {
-          warnings.push(`${path}: ignored; a step file is named NNN_name.sh or NNN_name.mjs (NNN: three digits)`);
+          warnings.push(
+            `${path}: ignored; a step file is named NNN_name.sh or NNN_name.mjs (NNN: three digits)`,
+          );
           continue;
         }
         const [, order = '', name = '', kind] = match;
@@ -69,7 +71,9 @@ async function runModuleStep(path: string, ctx: StepContext): Promise<void> {
     throw new JobError(`${path}: could not be loaded: ${errorMessage(error)}`);
   }
   if (typeof module.default !== 'function') {
-    throw new JobError(`${path}: does not export a default function (export default async function (ctx) {...})`);
+    throw new JobError(
+      `${path}: does not export a default function (export default async function (ctx) {...})`,
+    );
   }
   await module.default(ctx);
 }

@@ -45,7 +45,8 @@ export function stepEnvironment(
   const env: Record<string, string> = {};
   for (const [name, value] of ctx.vars) env[name] = value;
   for (const { rear, key } of REAR_NAMES) {
-    if (!secrets.has(key)) env[rear] = shellValue(valueAt(ctx.config as unknown as Record<string, unknown>, key));
+    if (!secrets.has(key))
+      env[rear] = shellValue(valueAt(ctx.config as unknown as Record<string, unknown>, key));
   }
   const readOnly: Record<(typeof READ_ONLY_VARIABLES)[number], string> = {
     CONFIG_DIR: ctx.dirs.config,

@@ -28,14 +28,20 @@ export interface Plan {
   stages: StagePlan[];
 }
 
-export const stepId = (step: Pick<Step, 'order' | 'name'>) => `${String(step.order).padStart(3, '0')}_${step.name}`;
+export const stepId = (step: Pick<Step, 'order' | 'name'>) =>
+  `${String(step.order).padStart(3, '0')}_${step.name}`;
 
 function byteOrder(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 
 /** `sources` in precedence order: built-in steps first, then each step directory's. */
-export function planWorkflow(workflow: Workflow, sources: readonly Step[][], facts: HostFacts, config: Config): Plan {
+export function planWorkflow(
+  workflow: Workflow,
+  sources: readonly Step[][],
+  facts: HostFacts,
+  config: Config,
+): Plan {
   const merged = new Map<string, PlannedStep>();
   for (const steps of sources) {
     for (const step of steps) {
@@ -74,12 +80,19 @@ export function formatPlan(plan: Plan): string {
       rows.push([stage.stage, stepId(step), step.origin, notes.join('; ')]);
     }
     for (const step of stage.notApplicable) {
-      skipped.push([stage.stage, stepId(step), step.origin, `needs ${describeConditions(step.when)}`]);
+      skipped.push([
+        stage.stage,
+        stepId(step),
+        step.origin,
+        `needs ${describeConditions(step.when)}`,
+      ]);
     }
   }
   const table = (lines: string[][]) => {
     const widths = [0, 1, 2].map((i) => Math.max(...lines.map((l) => (l[i] ?? '').length)));
-    return lines.map((l) => `  ${l.map((cell, i) => (i < 3 ? cell.padEnd(widths[i] ?? 0) : cell)).join('  ')}`.trimEnd());
+    return lines.map((l) =>
+      `  ${l.map((cell, i) => (i < 3 ? cell.padEnd(widths[i] ?? 0) : cell)).join('  ')}`.trimEnd(),
+    );
   };
   const out = [
     `${plan.workflow.name}: ${rows.length} step(s) would run, in this order (--simulate: nothing was run)`,

@@ -2,7 +2,7 @@ import { Listr, type ListrTask, PRESET_TIMER, PRESET_TIMESTAMP } from 'listr2';
 import { errorMessage, JobError, LifeboatError } from '../errors.js';
 import type { Log } from '../log/log.js';
 import { type RunState, stepContext } from './context.js';
-import { type Plan, type PlannedStep, stepId, type StagePlan } from './plan.js';
+import { type Plan, type PlannedStep, type StagePlan, stepId } from './plan.js';
 
 /**
  * Runs a plan stage by stage, step by step. The first failing step stops the workflow; the
@@ -22,17 +22,29 @@ export class WorkflowStepError extends JobError {
   ) {
     const inner = errorMessage(cause);
     const where = step.origin === 'built-in' ? 'built-in step' : step.origin;
-    const hint = cause instanceof LifeboatError && cause.hint ? cause.hint : logFile && `The log has the details: ${logFile}`;
-    super(`step ${step.stage}/${stepId(step)} failed (${where}): ${inner}`, hint ? { cause, hint } : { cause });
+    const hint =
+      cause instanceof LifeboatError && cause.hint
+        ? cause.hint
+        : logFile && `The log has the details: ${logFile}`;
+    super(
+      `step ${step.stage}/${stepId(step)} failed (${where}): ${inner}`,
+      hint ? { cause, hint } : { cause },
+    );
   }
 }
 
 function rendererOptions(progress: Progress) {
   switch (progress) {
     case 'live':
-      return { renderer: 'default' as const, rendererOptions: { collapseSubtasks: false, timer: PRESET_TIMER } };
+      return {
+        renderer: 'default' as const,
+        rendererOptions: { collapseSubtasks: false, timer: PRESET_TIMER },
+      };
     case 'plain':
-      return { renderer: 'simple' as const, rendererOptions: { timestamp: PRESET_TIMESTAMP, timer: PRESET_TIMER } };
+      return {
+        renderer: 'simple' as const,
+        rendererOptions: { timestamp: PRESET_TIMESTAMP, timer: PRESET_TIMER },
+      };
     case 'silent':
       return { renderer: 'silent' as const };
   }
@@ -51,7 +63,9 @@ function stepTask(state: RunState, stage: StagePlan, step: PlannedStep, log: Log
       try {
         await step.run(ctx);
       } catch (error) {
-        log.debug(`step ${stage.stage}/${stepId(step)} failed after ${Date.now() - started} ms: ${errorMessage(error)}`);
+        log.debug(
+          `step ${stage.stage}/${stepId(step)} failed after ${Date.now() - started} ms: ${errorMessage(error)}`,
+        );
         throw new WorkflowStepError(step, error, log.file);
       }
       log.debug(`step ${stage.stage}/${stepId(step)} done in ${Date.now() - started} ms`);
@@ -63,17 +77,29 @@ function stageTasks(state: RunState, stages: StagePlan[], log: Log): ListrTask[]
   return stages.map((stage) => ({
     title: stage.stage,
     skip: () => (stage.steps.length === 0 ? `${stage.stage}: no steps` : false),
-    task: (_ctx, task) => task.newListr(stage.steps.map((step) => stepTask(state, stage, step, log))),
+    task: (_ctx, task) =>
+      task.newListr(stage.steps.map((step) => stepTask(state, stage, step, log))),
   }));
 }
 
 export async function runPlan(plan: Plan, state: RunState, progress: Progress): Promise<void> {
   const { log } = state;
-  const options = { ...rendererOptions(progress), exitOnError: true, registerSignalListeners: false };
+  const options = {
+    ...rendererOptions(progress),
+    exitOnError: true,
+    registerSignalListeners: false,
+  };
   log.debug(`workflow ${plan.workflow.name} starts`);
   let failure: unknown;
   try {
-    await new Listr(stageTasks(state, plan.stages.filter((s) => !s.alwaysRuns), log), options).run();
+    await new Listr(
+      stageTasks(
+        state,
+        plan.stages.filter((s) => !s.alwaysRuns),
+        log,
+      ),
+      options,
+    ).run();
   } catch (error) {
     failure = error;
   }

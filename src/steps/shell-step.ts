@@ -33,7 +33,9 @@ export async function runShellStep(file: string, ctx: StepContext): Promise<void
     const channel = join(channelDir, 'set');
     const configJson = join(channelDir, 'config.json');
     writeFileSync(channel, '', { mode: 0o600 });
-    writeFileSync(configJson, `${JSON.stringify(redactedConfig(ctx.config), null, 2)}\n`, { mode: 0o600 });
+    writeFileSync(configJson, `${JSON.stringify(redactedConfig(ctx.config), null, 2)}\n`, {
+      mode: 0o600,
+    });
 
     const child = execa('bash', ['-e', file], {
       cwd: ctx.dirs.build,
@@ -47,7 +49,10 @@ export async function runShellStep(file: string, ctx: StepContext): Promise<void
     const result = await child;
     if (result.isCanceled) throw new StepFailed(file, undefined, 'was interrupted');
     if (result.exitCode !== 0) {
-      const how = result.exitCode === undefined ? `was killed by ${result.signal}` : `exited with code ${result.exitCode}`;
+      const how =
+        result.exitCode === undefined
+          ? `was killed by ${result.signal}`
+          : `exited with code ${result.exitCode}`;
       throw new StepFailed(file, result.exitCode, how);
     }
 

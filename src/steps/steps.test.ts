@@ -2,9 +2,9 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { UsageError } from '../errors.js';
 import type { HostFacts } from '../config/facts.js';
 import { loadConfig } from '../config/load.js';
+import { UsageError } from '../errors.js';
 import { MemoryLog } from '../log/log.js';
 import type { RunState } from './context.js';
 import { discoverUserSteps } from './discover.js';
@@ -28,7 +28,12 @@ function stepFile(dir: string, relative: string, text: string): string {
   return path;
 }
 
-function builtin(stage: string, order: number, name: string, run: Step['run'] = async () => {}): Step {
+function builtin(
+  stage: string,
+  order: number,
+  name: string,
+  run: Step['run'] = async () => {},
+): Step {
   return { stage, order, name, origin: 'built-in', when: {}, run };
 }
 
@@ -47,7 +52,12 @@ async function setup(options: { sets?: string[]; configFile?: string } = {}) {
   const state: RunState = {
     workflow: 'mkrescue',
     effective,
-    dirs: { config: join(root, 'no-etc'), share: '/usr/share/lifeboat', build, rootfs: join(build, 'rootfs') },
+    dirs: {
+      config: join(root, 'no-etc'),
+      share: '/usr/share/lifeboat',
+      build,
+      rootfs: join(build, 'rootfs'),
+    },
     log,
     vars: new Map(),
     results: new Map(),
@@ -70,9 +80,16 @@ describe('plan', () => {
     const { effective } = await setup();
     const user = discover('a', 'b');
     expect(user.warnings).toEqual([]);
-    const plan = planWorkflow(WORKFLOWS.mkrescue, [[builtin('prep', 15, 'workdir')], user.steps], facts, effective.config);
+    const plan = planWorkflow(
+      WORKFLOWS.mkrescue,
+      [[builtin('prep', 15, 'workdir')], user.steps],
+      facts,
+      effective.config,
+    );
     const prep = plan.stages.find((s) => s.stage === 'prep');
-    expect(prep?.steps.map((s) => `${s.order}_${s.name}@${s.origin.replace(`${root}/`, '')}`)).toEqual([
+    expect(
+      prep?.steps.map((s) => `${s.order}_${s.name}@${s.origin.replace(`${root}/`, '')}`),
+    ).toEqual([
       '10_a@b/prep/010_a.mjs',
       '15_workdir@built-in',
       '20_B@b/prep/020_B.sh', // byte order: upper case sorts before lower case
@@ -85,15 +102,28 @@ describe('plan', () => {
   it('lets a user step replace a built-in step of the same stage, number and name', async () => {
     const path = stepFile('a', 'prep/050_builder_image.sh', 'true\n');
     const { effective } = await setup();
-    const plan = planWorkflow(WORKFLOWS.mkrescue, [[builtin('prep', 50, 'builder_image')], discover('a').steps], facts, effective.config);
+    const plan = planWorkflow(
+      WORKFLOWS.mkrescue,
+      [[builtin('prep', 50, 'builder_image')], discover('a').steps],
+      facts,
+      effective.config,
+    );
     const [step] = plan.stages[0]?.steps ?? [];
     expect(step).toMatchObject({ origin: path, replaces: 'built-in' });
   });
 
   it('keeps steps whose conditions do not match out of the run', async () => {
     stepFile('a', 'output/400_pxe.sh', '#!/bin/bash\n# lifeboat-when: output=pxe\ntrue\n');
-    stepFile('a', 'output/410_iso_debian.sh', '# lifeboat-when: output=iso,usb os=debian osVersion=12\ntrue\n');
-    stepFile('a', 'output/420_arm.mjs', '// lifeboat-when: arch=aarch64\nexport default () => {};\n');
+    stepFile(
+      'a',
+      'output/410_iso_debian.sh',
+      '# lifeboat-when: output=iso,usb os=debian osVersion=12\ntrue\n',
+    );
+    stepFile(
+      'a',
+      'output/420_arm.mjs',
+      '// lifeboat-when: arch=aarch64\nexport default () => {};\n',
+    );
     const { effective } = await setup();
     const plan = planWorkflow(WORKFLOWS.mkrescue, [discover('a').steps], facts, effective.config);
     const output = plan.stages.find((s) => s.stage === 'output');
@@ -102,7 +132,9 @@ describe('plan', () => {
 
     const { effective: pxe } = await setup({ sets: ['output.methods=[pxe]'] });
     const planPxe = planWorkflow(WORKFLOWS.mkrescue, [discover('a').steps], facts, pxe.config);
-    expect(planPxe.stages.find((s) => s.stage === 'output')?.steps.map((s) => s.name)).toEqual(['pxe']);
+    expect(planPxe.stages.find((s) => s.stage === 'output')?.steps.map((s) => s.name)).toEqual([
+      'pxe',
+    ]);
   });
 
   it('refuses a condition header it does not understand, naming file and line', () => {
@@ -133,7 +165,14 @@ describe('plan', () => {
     const { effective } = await setup();
     const plan = planWorkflow(
       WORKFLOWS.mkrescue,
-      [[builtin('prep', 10, 'build_area'), builtin('prep', 50, 'builder_image'), builtin('cleanup', 990, 'remove_build_area')], discover('a').steps],
+      [
+        [
+          builtin('prep', 10, 'build_area'),
+          builtin('prep', 50, 'builder_image'),
+          builtin('cleanup', 990, 'remove_build_area'),
+        ],
+        discover('a').steps,
+      ],
       facts,
       effective.config,
     );
@@ -154,22 +193,34 @@ describe('plan', () => {
 describe('running steps', () => {
   it('gives shell steps the context and takes back what they set', async () => {
     const out = join(root, 'seen');
-    stepFile('a', 'prep/010_first.sh', [
-      `printf '%s|%s|%s|%s|%s\\n' "$STAGE" "$WORKFLOW" "$BUILD_DIR" "$OS_FAMILY" "$PWD" >"${out}"`,
-      `echo 'PROGS+=curl' >>"$LIFEBOAT_SET"`,
-      `echo 'MY_DISK=/dev/vdb' >>"$LIFEBOAT_SET"`,
-      `echo 'rescue.packages+=[jq, mc]' >>"$LIFEBOAT_SET"`,
-    ].join('\n'));
-    stepFile('a', 'build/020_second.sh', [
-      `printf '%s\\n' "$PROGS" >>"${out}"`,
-      `printf '%s|%s\\n' "$MY_DISK" "$OUTPUT" >>"${out}"`,
-    ].join('\n'));
-    stepFile('a', 'build/030_third.mjs', [
-      'export default async (ctx) => {',
-      '  ctx.set(`MY_DISK=${ctx.vars.get("MY_DISK")}2`, "030_third");',
-      '  ctx.output(`packages ${ctx.config.rescue.packages.join(",")}`);',
-      '};',
-    ].join('\n'));
+    stepFile(
+      'a',
+      'prep/010_first.sh',
+      [
+        `printf '%s|%s|%s|%s|%s\\n' "$STAGE" "$WORKFLOW" "$BUILD_DIR" "$OS_FAMILY" "$PWD" >"${out}"`,
+        `echo 'PROGS+=curl' >>"$LIFEBOAT_SET"`,
+        `echo 'MY_DISK=/dev/vdb' >>"$LIFEBOAT_SET"`,
+        `echo 'rescue.packages+=[jq, mc]' >>"$LIFEBOAT_SET"`,
+      ].join('\n'),
+    );
+    stepFile(
+      'a',
+      'build/020_second.sh',
+      [
+        `printf '%s\\n' "$PROGS" >>"${out}"`,
+        `printf '%s|%s\\n' "$MY_DISK" "$OUTPUT" >>"${out}"`,
+      ].join('\n'),
+    );
+    stepFile(
+      'a',
+      'build/030_third.mjs',
+      [
+        'export default async (ctx) => {',
+        '  ctx.set(`MY_DISK=${ctx.vars.get("MY_DISK")}2`, "030_third");',
+        '  ctx.output(`packages ${ctx.config.rescue.packages.join(",")}`);',
+        '};',
+      ].join('\n'),
+    );
     const { effective, state } = await setup({ sets: ['rescue.programs=[mc]'] });
     const plan = planWorkflow(WORKFLOWS.mkrescue, [discover('a').steps], facts, effective.config);
     await runPlan(plan, state, 'silent');
@@ -184,32 +235,49 @@ describe('running steps', () => {
       source: `${join(root, 'a', 'prep', '010_first.sh')} ($LIFEBOAT_SET line 1)`,
     });
     expect(state.vars.get('MY_DISK')).toBe('/dev/vdb2');
-    expect((state.log as MemoryLog).lines.map((l) => l.message)).toContain('  030_third: packages jq,mc');
+    expect((state.log as MemoryLog).lines.map((l) => l.message)).toContain(
+      '  030_third: packages jq,mc',
+    );
   });
 
   it('stops at a failing step, still runs cleanup, and names the step, its file and exit code', async () => {
     const ran = join(root, 'ran');
-    const failing = stepFile('a', 'build/200_fails.sh', `echo 'about to fail'\nfalse\necho never >>"${ran}"\n`);
+    const failing = stepFile(
+      'a',
+      'build/200_fails.sh',
+      `echo 'about to fail'\nfalse\necho never >>"${ran}"\n`,
+    );
     stepFile('a', 'pack/300_after.sh', `echo after >>"${ran}"\n`);
     stepFile('a', 'cleanup/990_tidy.sh', `echo cleanup >>"${ran}"\n`);
     const { effective, state } = await setup();
     const plan = planWorkflow(WORKFLOWS.mkrescue, [discover('a').steps], facts, effective.config);
     const error = await runPlan(plan, state, 'silent').catch((e: unknown) => e);
-    expect((error as Error).message).toBe(`step build/200_fails failed (${failing}): ${failing} exited with code 1`);
+    expect((error as Error).message).toBe(
+      `step build/200_fails failed (${failing}): ${failing} exited with code 1`,
+    );
     expect((error as { exitCode: number }).exitCode).toBe(1);
     expect(readFileSync(ran, 'utf8')).toBe('cleanup\n');
-    expect((state.log as MemoryLog).lines.map((l) => l.message)).toContain('  200_fails: about to fail');
+    expect((state.log as MemoryLog).lines.map((l) => l.message)).toContain(
+      '  200_fails: about to fail',
+    );
   });
 
   it('refuses a step that sets a read-only variable or an invalid value', async () => {
     stepFile('a', 'prep/010_sneaky.sh', `echo 'BUILD_DIR=/' >>"$LIFEBOAT_SET"\n`);
     const { effective, state } = await setup();
     const plan = planWorkflow(WORKFLOWS.mkrescue, [discover('a').steps], facts, effective.config);
-    await expect(runPlan(plan, state, 'silent')).rejects.toThrow(/BUILD_DIR is read-only; steps cannot change it$/);
+    await expect(runPlan(plan, state, 'silent')).rejects.toThrow(
+      /BUILD_DIR is read-only; steps cannot change it$/,
+    );
 
     const bad = stepFile('b', 'prep/010_bad.sh', `echo 'BACKUP=nfs' >>"$LIFEBOAT_SET"\n`);
     const second = await setup();
-    const plan2 = planWorkflow(WORKFLOWS.mkrescue, [discover('b').steps], facts, second.effective.config);
+    const plan2 = planWorkflow(
+      WORKFLOWS.mkrescue,
+      [discover('b').steps],
+      facts,
+      second.effective.config,
+    );
     await expect(runPlan(plan2, second.state, 'silent')).rejects.toThrow(
       `${bad} ($LIFEBOAT_SET line 1): backup.method: expected one of "netfs", "rsync", "tsm", "networker", "external", "requestrestore", "none", got "nfs"`,
     );
@@ -218,7 +286,9 @@ describe('running steps', () => {
   it('never hands a secret to a shell step', async () => {
     const out = join(root, 'env');
     stepFile('a', 'prep/010_env.sh', `env >"${out}"\ncat "$LIFEBOAT_CONFIG" >>"${out}"\n`);
-    const { effective, state } = await setup({ sets: ['backup.encryptionKey=s3cret-key-value', 'ssh.rootPasswordHash=$6$abc$defghijk'] });
+    const { effective, state } = await setup({
+      sets: ['backup.encryptionKey=s3cret-key-value', 'ssh.rootPasswordHash=$6$abc$defghijk'],
+    });
     const plan = planWorkflow(WORKFLOWS.mkrescue, [discover('a').steps], facts, effective.config);
     await runPlan(plan, state, 'silent');
     const seen = readFileSync(out, 'utf8');

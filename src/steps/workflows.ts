@@ -46,4 +46,6 @@ export type WorkflowName = keyof typeof WORKFLOWS;
 export const ALWAYS_RUN_STAGES: ReadonlySet<string> = new Set(['cleanup']);
 
 /** Every stage name of every workflow: the subdirectories a step directory may have. */
-export const ALL_STAGES: readonly string[] = [...new Set(Object.values(WORKFLOWS).flatMap((w) => w.stages))];
+export const ALL_STAGES: readonly string[] = [
+  ...new Set(Object.values(WORKFLOWS).flatMap((w) => w.stages)),
+];

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
-import { describe, it } from 'vitest';
 import { execa } from 'execa';
+import { describe, it } from 'vitest';
 
 /**
  * Test tiers (see DESIGN.md): unit, engine (a real Docker engine), boot (QEMU), drill.
@@ -34,13 +34,16 @@ export function engineMissing(): Promise<string | undefined> {
   engineProbe ??= execa('docker', ['version', '--format', '{{.Server.Version}}'], {
     reject: false,
     timeout: 15_000,
-  }).then((r) => (r.exitCode === 0 ? undefined : 'no Docker engine answers (docker version failed)'));
+  }).then((r) =>
+    r.exitCode === 0 ? undefined : 'no Docker engine answers (docker version failed)',
+  );
   return engineProbe;
 }
 
 /** Why the boot tier can't run here, or undefined when QEMU and OVMF are installed. */
 export function qemuMissing(): string | undefined {
   if (!existsSync('/usr/bin/qemu-system-x86_64')) return 'qemu-system-x86_64 is not installed';
-  if (!existsSync('/usr/share/ovmf/OVMF.fd')) return 'OVMF (/usr/share/ovmf/OVMF.fd) is not installed';
+  if (!existsSync('/usr/share/ovmf/OVMF.fd'))
+    return 'OVMF (/usr/share/ovmf/OVMF.fd) is not installed';
   return undefined;
 }

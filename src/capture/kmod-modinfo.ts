@@ -1,0 +1,133 @@
+import { readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
+import { execa } from 'execa';
+import { readSection } from './kmod-elf.js';
+
+/**
+ * The `.modinfo` section of a kernel module file: NUL-separated `key=value` strings that
+ * MODULE_FIRMWARE, MODULE_SOFTDEP, MODULE_ALIAS, ... leave in the object. Read from the file
+ * itself, never by running `modinfo` from the captured root.
+ */
+
+export interface SoftDeps {
+  /** Loaded before the module. */
+  pre: string[];
+  /** Loaded after the module. */
+  post: string[];
+}
+
+export interface ModuleInfo {
+  /** `name=` (5.x+ kernels store it), normalised. */
+  name: string | undefined;
+  /** `firmware=` files, relative to the firmware directory, as declared (may hold wildcards). */
+  firmware: string[];
+  /** `depends=`, normalised module names. */
+  depends: string[];
+  /** Every `softdep=` merged. */
+  softdep: SoftDeps;
+  /** `alias=` patterns. */
+  alias: string[];
+  /** Every key with all its values, in file order (license, description, parm, vermagic, ...). */
+  fields: Map<string, string[]>;
+}
+
+/** Module names are the same with `-` and `_` (kmod, the kernel and depmod all normalise). */
+export function normalizeModuleName(name: string): string {
+  return name.replaceAll('-', '_');
+}
+
+/** Module name of a module file: `kernel/fs/fat/vfat.ko.xz` → `vfat`. */
+export function moduleNameFromPath(path: string): string {
+  const base = path.slice(path.lastIndexOf('/') + 1);
+  return normalizeModuleName(base.replace(/\.ko(\.(xz|zst|gz))?$/, ''));
+}
+
+/**
+ * Parses a softdep declaration: `pre: a b post: c`. kmod itself ignores names before any `pre:` or
+ * `post:` marker, but modules do declare them (cifs: `softdep=ccm`, the ciphers it asks the crypto
+ * API for at mount time); a rescue system should carry them, so they count as `pre`.
+ */
+export function parseSoftdep(text: string): SoftDeps {
+  const deps: SoftDeps = { pre: [], post: [] };
+  let into = deps.pre;
+  for (const token of text.split(/\s+/)) {
+    if (token === '') continue;
+    if (token === 'pre:') into = deps.pre;
+    else if (token === 'post:') into = deps.post;
+    else into.push(normalizeModuleName(token));
+  }
+  return deps;
+}
+
+/** Key → values of a `.modinfo` section (NUL-separated `key=value` strings, with padding NULs). */
+export function parseModinfoSection(bytes: Buffer): Map<string, string[]> {
+  const fields = new Map<string, string[]>();
+  for (const entry of bytes.toString('utf8').split('\0')) {
+    const eq = entry.indexOf('=');
+    if (eq <= 0) continue;
+    const key = entry.slice(0, eq);
+    const values = fields.get(key) ?? [];
+    values.push(entry.slice(eq + 1));
+    fields.set(key, values);
+  }
+  return fields;
+}
+
+export function moduleInfoFromFields(fields: Map<string, string[]>): ModuleInfo {
+  const softdep: SoftDeps = { pre: [], post: [] };
+  for (const declaration of fields.get('softdep') ?? []) {
+    const parsed = parseSoftdep(declaration);
+    softdep.pre.push(...parsed.pre);
+    softdep.post.push(...parsed.post);
+  }
+  const name = fields.get('name')?.[0];
+  return {
+    name: name === undefined ? undefined : normalizeModuleName(name),
+    firmware: fields.get('firmware') ?? [],
+    depends: (fields.get('depends') ?? [])
+      .flatMap((d) => d.split(','))
+      .filter((d) => d !== '')
+      .map(normalizeModuleName),
+    softdep,
+    alias: fields.get('alias') ?? [],
+    fields,
+  };
+}
+
+/** The modinfo of a module file (`.ko`, `.ko.xz`, `.ko.zst`, `.ko.gz`), given its host path. */
+export async function readModuleInfo(file: string): Promise<ModuleInfo> {
+  const elf = await readModuleObject(file);
+  const section = readSection(elf, '.modinfo');
+  if (section === undefined) throw new Error(`${file}: no .modinfo section (not a kernel module?)`);
+  return moduleInfoFromFields(parseModinfoSection(section));
+}
+
+const gunzipAsync = promisify(gunzip);
+/** Decompressed modules stay below this; a bigger one is a broken file, not a module. */
+const MAX_MODULE_BYTES = 512 * 1024 * 1024;
+
+/**
+ * The ELF object of a module file, decompressed. xz and zstd are the host's `xz`/`zstd` programs
+ * fed through stdin (node:zlib on Node 20 has no zstd, and no xz at all); they only read data.
+ */
+export async function readModuleObject(file: string): Promise<Buffer> {
+  const data = await readFile(file);
+  if (file.endsWith('.gz')) return gunzipAsync(data, { maxOutputLength: MAX_MODULE_BYTES });
+  const tool = file.endsWith('.xz') ? 'xz' : file.endsWith('.zst') ? 'zstd' : undefined;
+  if (tool === undefined) return data;
+  const result = await execa(tool, ['--decompress', '--stdout', '--quiet'], {
+    input: data,
+    encoding: 'buffer',
+    stripFinalNewline: false,
+    maxBuffer: MAX_MODULE_BYTES,
+    reject: false,
+  });
+  if (result.failed) {
+    // Not execa's own error: it would carry the binary output into the log.
+    const why = Buffer.from(result.stderr).toString('utf8').trim() || result.shortMessage;
+    throw new Error(`${file}: ${tool} could not decompress it: ${why}`);
+  }
+  const stdout = result.stdout;
+  return Buffer.from(stdout.buffer, stdout.byteOffset, stdout.byteLength);
+}

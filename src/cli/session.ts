@@ -1,0 +1,80 @@
+import { join } from 'node:path';
+import { type EffectiveConfig, loadConfig } from '../config/load.js';
+import { errorMessage } from '../errors.js';
+import { RunLog, type Verbosity } from '../log/log.js';
+import type { Progress } from '../steps/run.js';
+
+/** Options every command understands (see `lifeboat --help`). */
+export interface GlobalOptions {
+  config?: string[];
+  recipe?: string;
+  set?: string[];
+  root?: string;
+  verbose?: boolean;
+  quiet?: boolean;
+}
+
+/** What a command that does work gets: its configuration, its log and how to show progress. */
+export interface Session {
+  effective: EffectiveConfig;
+  log: RunLog;
+  progress: Progress;
+  verbosity: Verbosity;
+}
+
+export async function loadSessionConfig(options: GlobalOptions): Promise<EffectiveConfig> {
+  return loadConfig({
+    configFiles: options.config ?? [],
+    sets: options.set ?? [],
+    root: options.root ?? '/',
+    ...(options.recipe === undefined ? {} : { recipe: options.recipe }),
+  });
+}
+
+function verbosityOf(options: GlobalOptions): Verbosity {
+  if (options.quiet) return 'quiet';
+  return options.verbose ? 'verbose' : 'normal';
+}
+
+/**
+ * Live progress on a terminal; plain timestamped lines in CI logs and with --verbose (whose
+ * detail lines would tear a live view apart); nothing with --quiet.
+ */
+function progressOf(verbosity: Verbosity, tty: boolean): Progress {
+  if (verbosity === 'quiet') return 'silent';
+  return tty && verbosity === 'normal' ? 'live' : 'plain';
+}
+
+function logFileName(command: string): string {
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-').replace(/Z$/, '');
+  return `lifeboat-${stamp}-${process.pid}-${command.replace(/\s+/g, '-')}.log`;
+}
+
+let opened: Session | undefined;
+
+/** The session this process opened, if any: main() prints its log file at the end and on failure. */
+export function openedSession(): Session | undefined {
+  return opened;
+}
+
+/** Loads the configuration and opens this run's log file (paths.logDir). */
+export async function openSession(command: string, options: GlobalOptions): Promise<Session> {
+  const effective = await loadSessionConfig(options);
+  const verbosity = verbosityOf(options);
+  const tty = Boolean(process.stdout.isTTY);
+  const file = join(effective.config.paths.logDir, logFileName(command));
+  let log: RunLog;
+  try {
+    log = new RunLog({ file, verbosity, timestamps: !tty });
+  } catch (error) {
+    log = new RunLog({ verbosity, timestamps: !tty });
+    log.warn(
+      `no log file for this run: ${file} could not be created (${errorMessage(error)}); set paths.logDir`,
+    );
+  }
+  for (const secret of effective.secretValues) log.addSecret(secret);
+  log.detail(`lifeboat ${command}: ${process.argv.slice(2).join(' ')}`);
+  for (const layer of effective.layers) log.detail(`config layer: ${layer.kind} ${layer.source}`);
+  opened = { effective, log, progress: progressOf(verbosity, tty), verbosity };
+  return opened;
+}

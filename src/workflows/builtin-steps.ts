@@ -1,0 +1,58 @@
+import { mkdirSync, rmSync } from 'node:fs';
+import { type BuilderImage, ensureBuilderImage } from '../engine/builder-image.js';
+import { connectEngine, engineVersion } from '../engine/engine.js';
+import { IMAGES_DIR } from '../paths.js';
+import type { Step, StepContext } from '../steps/types.js';
+
+/**
+ * lifeboat's own steps. Each is small and does one thing; the numbers leave room for site steps
+ * in between (ReaR's convention: 0xx prepare, 1xx-8xx work, 9xx finish).
+ */
+function step(
+  stage: string,
+  order: number,
+  name: string,
+  run: (ctx: StepContext) => Promise<void>,
+): Step {
+  return { stage, order, name, origin: 'built-in', when: {}, run };
+}
+
+export const BUILDER_IMAGE_RESULT = 'builder.image';
+
+export const BUILTIN_STEPS: Step[] = [
+  step('prep', 10, 'build_area', async (ctx) => {
+    // Private: the rescue rootfs may hold keys the recipe asked for.
+    mkdirSync(ctx.dirs.rootfs, { recursive: true, mode: 0o700 });
+    ctx.output(`build area ${ctx.dirs.build}`);
+  }),
+
+  step('prep', 40, 'engine', async (ctx) => {
+    const engine = connectEngine();
+    const version = await engineVersion(engine);
+    ctx.results.set('engine', engine);
+    ctx.output(
+      `${version.product} ${version.version} (API ${version.apiVersion}) at ${engine.endpoint.description}`,
+    );
+  }),
+
+  step('prep', 50, 'builder_image', async (ctx) => {
+    const engine = ctx.results.get('engine') as ReturnType<typeof connectEngine>;
+    const image: BuilderImage = await ensureBuilderImage({
+      engine,
+      imagesDir: IMAGES_DIR,
+      name: ctx.config.builder.image,
+      baseImage: ctx.config.builder.baseImage,
+      log: ctx.log,
+    });
+    ctx.results.set(BUILDER_IMAGE_RESULT, image);
+    ctx.output(`${image.tag} ${image.upToDate ? 'is up to date' : 'built'}`);
+  }),
+
+  step('cleanup', 990, 'remove_build_area', async (ctx) => {
+    if (ctx.vars.get('KEEP_BUILD_DIR') === '1') {
+      ctx.output(`kept ${ctx.dirs.build} (KEEP_BUILD_DIR=1)`);
+      return;
+    }
+    rmSync(ctx.dirs.build, { recursive: true, force: true });
+  }),
+];

@@ -1,0 +1,127 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { lifeboat, ROOT, sandbox } from '../support/cli.js';
+
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+
+describe('lifeboat CLI', () => {
+  it('prints its version', async () => {
+    const result = await lifeboat(['--version']);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout.trim()).toBe(pkg.version);
+  });
+
+  it('lists every command with one line of help, and the exit codes', async () => {
+    const result = await lifeboat(['--help']);
+    expect(result.exitCode).toBe(0);
+    for (const command of ['doctor', 'dump', 'builder', 'mkrescue']) {
+      expect(result.stdout).toMatch(new RegExp(`^  ${command}\\b.*\\S`, 'm'));
+    }
+    expect(result.stdout).toContain(
+      'Exit codes: 0 success, 1 the job failed, 2 usage or configuration error.',
+    );
+  });
+
+  it('exits 2 on an unknown command or option', async () => {
+    const unknown = await lifeboat(['mkresuce']);
+    expect(unknown.exitCode).toBe(2);
+    expect(unknown.stderr).toContain("unknown command 'mkresuce'");
+    const badOption = await lifeboat(['dump', '--jsn']);
+    expect(badOption.exitCode).toBe(2);
+    expect(badOption.stderr).toContain("unknown option '--jsn'");
+  });
+
+  it('exits 2 on a bad configuration file, naming file, line and key, without a stack trace', async () => {
+    const box = sandbox();
+    mkdirSync(box.etc);
+    const local = join(box.etc, 'local.yaml');
+    writeFileSync(local, 'rescue:\n  programs+: [curl]\n  modules: some\n');
+    const result = await lifeboat(['dump'], { env: box.env });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toBe(
+      [
+        `lifeboat: ${local}:3:12: rescue.modules: expected one of "needed", "loaded", "all", got "some"`,
+        '  Fix the key or value named above; `lifeboat dump` shows every key and its value.',
+      ].join('\n'),
+    );
+    expect(result.stdout).toBe('');
+  });
+
+  it('dumps every value with its layer, secrets redacted, as text and JSON', async () => {
+    const box = sandbox();
+    mkdirSync(box.etc);
+    writeFileSync(
+      join(box.etc, 'site.yaml'),
+      "backup:\n  method: netfs\n  encryptionKey: 'correct horse battery'\n",
+    );
+    const text = await lifeboat(['dump', '--set', 'rescue.programs+=curl'], { env: box.env });
+    expect(text.exitCode).toBe(0);
+    expect(text.stdout).toMatch(/^backup\.method = "netfs" +# site .*site\.yaml:2$/m);
+    expect(text.stdout).toMatch(/^backup\.encryptionKey = <redacted> +# site /m);
+    expect(text.stdout).toMatch(
+      /^rescue\.programs = \["curl"\] +# default, \+ flag --set rescue\.programs\+$/m,
+    );
+    expect(text.stdout).not.toContain('correct horse');
+
+    const json = await lifeboat(['dump', '--json'], { env: box.env });
+    const parsed = JSON.parse(json.stdout) as {
+      values: { key: string; value: unknown; origins: { layer: string }[] }[];
+    };
+    expect(parsed.values.find((v) => v.key === 'backup.method')).toMatchObject({
+      value: 'netfs',
+      origins: [{ layer: 'site' }],
+    });
+    expect(json.stdout).not.toContain('correct horse');
+  });
+
+  it('takes the recipe as a layer, and names a missing one', async () => {
+    const box = sandbox();
+    const recipe = join(box.dir, 'curl.yaml');
+    writeFileSync(recipe, 'name: with-curl\nrescue:\n  packages+: [curl]\n');
+    const result = await lifeboat(['dump', '--recipe', recipe], { env: box.env });
+    expect(result.stdout).toMatch(
+      new RegExp(`^rescue\\.packages = \\["curl"\\] +# default, \\+ recipe ${recipe}:3$`, 'm'),
+    );
+    const missing = await lifeboat(['dump', '--recipe', 'no-such'], { env: box.env });
+    expect(missing.exitCode).toBe(2);
+    expect(missing.stderr).toMatch(/^lifeboat: --recipe no-such: no such recipe$/m);
+  });
+
+  it('mkrescue --simulate prints the plan with origins and runs nothing', async () => {
+    const box = sandbox();
+    const steps = join(box.dir, 'steps');
+    const marker = join(box.dir, 'ran');
+    mkdirSync(join(steps, 'build'), { recursive: true });
+    writeFileSync(join(steps, 'build', '300_site_files.sh'), `touch "${marker}"\n`);
+    const result = await lifeboat(
+      ['mkrescue', '--simulate', ...box.sets, '--set', `steps.dirs=[${steps}]`],
+      { env: box.env },
+    );
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout.split('\n')).toEqual([
+      'mkrescue: 5 step(s) would run, in this order (--simulate: nothing was run)',
+      '  prep     010_build_area         built-in',
+      '  prep     040_engine             built-in',
+      '  prep     050_builder_image      built-in',
+      `  build    300_site_files         ${join(steps, 'build', '300_site_files.sh')}`,
+      `  cleanup  990_remove_build_area  built-in${' '.repeat(join(steps, 'build', '300_site_files.sh').length - 8)}  runs even after a failure`,
+    ]);
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('warns about a misnamed step file instead of ignoring it silently', async () => {
+    const box = sandbox();
+    const steps = join(box.dir, 'steps');
+    mkdirSync(join(steps, 'prep'), { recursive: true });
+    writeFileSync(join(steps, 'prep', '50_tidy.sh'), 'true\n');
+    const result = await lifeboat(
+      ['mkrescue', '--simulate', ...box.sets, '--set', `steps.dirs=[${steps}]`],
+      { env: box.env },
+    );
+    expect(result.exitCode).toBe(0);
+    expect(result.stderr).toContain(
+      `warning: ${join(steps, 'prep', '50_tidy.sh')}: ignored; a step file is named NNN_name.sh or NNN_name.mjs`,
+    );
+  });
+});
