@@ -73,10 +73,17 @@ function stepTask(state: RunState, stage: StagePlan, step: PlannedStep, log: Log
   };
 }
 
-function stageTasks(state: RunState, stages: StagePlan[], log: Log): ListrTask[] {
+function stageTasks(
+  state: RunState,
+  stages: StagePlan[],
+  log: Log,
+  progress: Progress,
+): ListrTask[] {
   return stages.map((stage) => ({
     title: stage.stage,
-    skip: () => (stage.steps.length === 0 ? `${stage.stage}: no steps` : false),
+    // The live view shows the skip message instead of the title; the plain one shows both.
+    skip: () =>
+      stage.steps.length === 0 && (progress === 'live' ? `${stage.stage} (no steps)` : 'no steps'),
     task: (_ctx, task) =>
       task.newListr(stage.steps.map((step) => stepTask(state, stage, step, log))),
   }));
@@ -97,6 +104,7 @@ export async function runPlan(plan: Plan, state: RunState, progress: Progress): 
         state,
         plan.stages.filter((s) => !s.alwaysRuns),
         log,
+        progress,
       ),
       options,
     ).run();
@@ -105,7 +113,10 @@ export async function runPlan(plan: Plan, state: RunState, progress: Progress): 
   }
   const always = plan.stages.filter((s) => s.alwaysRuns);
   // Every cleanup step runs even if one of them fails; their errors are collected, not thrown.
-  const cleanup = new Listr(stageTasks(state, always, log), { ...options, exitOnError: false });
+  const cleanup = new Listr(stageTasks(state, always, log, progress), {
+    ...options,
+    exitOnError: false,
+  });
   await cleanup.run();
   for (const error of cleanup.errors) log.warn(`cleanup: ${errorMessage(error)}`);
   failure ??= cleanup.errors[0];

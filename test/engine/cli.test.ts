@@ -1,0 +1,153 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { expect, it } from 'vitest';
+import { OWNER_LABEL } from '../../src/engine/container.js';
+import { connectEngine } from '../../src/engine/engine.js';
+import { lifeboat, sandbox } from '../support/cli.js';
+import { describeTier, engineMissing } from '../support/tiers.js';
+
+describeTier('engine', await engineMissing())('lifeboat CLI on a real engine', () => {
+  it('builder build: the second run finds the image up to date and builds nothing', async () => {
+    const box = sandbox();
+    await lifeboat(['builder', 'build', ...box.sets], { env: box.env });
+    const second = await lifeboat(['builder', 'build', ...box.sets], { env: box.env });
+    expect(second.exitCode).toBe(0);
+    expect(second.stdout).toMatch(
+      /^(\S+Z )?lifeboat-builder\/debian-bookworm:[0-9a-f]{16} is up to date \(checked in \d+\.\d s\) — sha256:[0-9a-f]{64}$/m,
+    );
+    expect(second.stderr).toMatch(/^log: .*lifeboat-.*-builder-build\.log$/m);
+  });
+
+  it('builder run: runs a command in the builder image with its exit code', async () => {
+    const box = sandbox();
+    const ok = await lifeboat(['builder', 'run', ...box.sets, '--', 'xorriso', '-version'], {
+      env: box.env,
+    });
+    expect(ok.exitCode).toBe(0);
+    expect(ok.stdout).toMatch(/^xorriso 1\.5\.\d/m);
+    const failing = await lifeboat(
+      ['builder', 'run', ...box.sets, '--', 'sh', '-c', 'echo nope >&2; exit 4'],
+      { env: box.env },
+    );
+    expect(failing.exitCode).toBe(4);
+    expect(failing.stderr).toContain('nope');
+  });
+
+  it('mkrescue runs its stages with site steps, cleans up, and says it makes no media yet', async () => {
+    const box = sandbox();
+    const steps = join(box.dir, 'steps');
+    const seen = join(box.dir, 'seen');
+    mkdirSync(join(steps, 'build'), { recursive: true });
+    writeFileSync(join(steps, 'build', '300_site.sh'), `echo "$STAGE $PROGS" >"${seen}"\n`);
+    const result = await lifeboat(
+      ['mkrescue', ...box.sets, '--set', `steps.dirs=[${steps}]`, '--set', 'rescue.programs+=curl'],
+      { env: box.env },
+    );
+    expect(result.exitCode).toBe(0);
+    expect(readFileSync(seen, 'utf8')).toBe('build curl\n');
+    expect(result.stdout).toMatch(
+      /every step succeeded; builder image lifeboat-builder\/debian-bookworm:[0-9a-f]{16} is ready/,
+    );
+    expect(result.stderr).toContain('this version of lifeboat makes no rescue media yet');
+    expect(readdirSync(join(box.dir, 'work', 'build'))).toEqual([]);
+    const logFile = /^log: (.*)$/m.exec(result.stderr)?.[1] ?? '';
+    const log = readFileSync(logFile, 'utf8');
+    expect(log).toMatch(/step prep\/050_builder_image done in \d+ ms/);
+    expect(log).toMatch(/step build\/300_site starts \(.*300_site\.sh\)/);
+  });
+
+  it('a failing step stops mkrescue with exit 1, names the step and log, and cleanup still runs', async () => {
+    const box = sandbox();
+    const steps = join(box.dir, 'steps');
+    mkdirSync(join(steps, 'build'), { recursive: true });
+    mkdirSync(join(steps, 'pack'), { recursive: true });
+    const failing = join(steps, 'build', '200_broken.sh');
+    writeFileSync(failing, 'echo "checking the frobnicator"\nexit 7\n');
+    writeFileSync(join(steps, 'pack', '100_never.sh'), `touch "${join(box.dir, 'never')}"\n`);
+    const result = await lifeboat(['mkrescue', ...box.sets, '--set', `steps.dirs=[${steps}]`], {
+      env: box.env,
+    });
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain(
+      `lifeboat: step build/200_broken failed (${failing}): ${failing} exited with code 7`,
+    );
+    const logFile = /The log has the details: (.*)$/m.exec(result.stderr)?.[1] ?? '';
+    expect(readFileSync(logFile, 'utf8')).toContain('200_broken: checking the frobnicator');
+    expect(existsSync(join(box.dir, 'never'))).toBe(false);
+    expect(readdirSync(join(box.dir, 'work', 'build'))).toEqual([]);
+    expect(result.stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it('Ctrl-C during builder run removes the container and exits 130', async () => {
+    const box = sandbox();
+    const engine = connectEngine();
+    const child = lifeboat(['builder', 'run', ...box.sets, '--', 'sleep', '300'], { env: box.env });
+    let container: { Id: string; Labels: Record<string, string> } | undefined;
+    for (let i = 0; i < 100 && !container; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const running = await engine.docker.listContainers({ filters: { label: [OWNER_LABEL] } });
+      container = running.find((c) => c.Command.includes('sleep 300'));
+    }
+    expect(container).toBeDefined();
+    child.kill('SIGINT');
+    const result = await child;
+    expect(result.exitCode).toBe(130);
+    const owner = container?.Labels[OWNER_LABEL] ?? '';
+    const left = await engine.docker.listContainers({
+      all: true,
+      filters: { label: [`${OWNER_LABEL}=${owner}`] },
+    });
+    expect(left).toEqual([]);
+  });
+
+  it('doctor: all checks pass here; with no engine it says where it looked and how to fix it', async () => {
+    const box = sandbox();
+    const ok = await lifeboat(['doctor', ...box.sets], { env: box.env });
+    expect(ok.stdout).toMatch(
+      /^ok {4}container engine {2}unix:\/\/\/var\/run\/docker\.sock answers: docker \S+ \(API 1\.\d+/m,
+    );
+    expect(ok.stdout).toMatch(
+      /^ok {4}builder image {5}lifeboat-builder\/debian-bookworm:[0-9a-f]{16} is present and up to date$/m,
+    );
+    expect(ok.stdout).toMatch(/^ok {4}disk space {8}\d+\.\d GiB free in /m);
+
+    const none = await lifeboat(['doctor', ...box.sets], {
+      env: { ...box.env, DOCKER_HOST: `unix://${join(box.dir, 'no.sock')}` },
+    });
+    expect(none.exitCode).toBe(1);
+    expect(none.stdout).toMatch(
+      new RegExp(`^fail  container engine  .*${join(box.dir, 'no.sock')}`, 'm'),
+    );
+    expect(none.stdout).toMatch(
+      /^ +fix: start the engine \(dockerd, or systemctl start docker\), or point DOCKER_HOST at one/m,
+    );
+    expect(none.stderr).toContain(
+      'lifeboat: doctor: 2 check(s) failed: container engine, builder image',
+    );
+  });
+});
+
+describeTier(
+  'engine',
+  process.env.CI === 'true'
+    ? undefined
+    : 'only asserted under CI=true (a developer may have these tools)',
+)('the host stays free of media tools', () => {
+  it('has no xorriso, isolinux, syslinux, pxelinux, grub-mkimage, grub-mkstandalone or mtools on PATH', async () => {
+    for (const tool of [
+      'xorriso',
+      'isolinux',
+      'syslinux',
+      'pxelinux',
+      'grub-mkimage',
+      'grub-mkstandalone',
+      'mcopy',
+      'mformat',
+    ]) {
+      const found = await execa('sh', ['-c', 'command -v "$1"', 'sh', tool], { reject: false });
+      expect(found.stdout, `${tool} must not be on the host PATH`).toBe('');
+    }
+    expect(existsSync('/usr/lib/ISOLINUX/isolinux.bin')).toBe(false);
+  });
+});
