@@ -162,13 +162,22 @@ export function parseExecutable(buf: Uint8Array): ExecutableInfo {
 export function readExecutableFile(path: string): ExecutableInfo {
   const source = new FileSource(path);
   try {
-    const head = source.bytes(0, Math.min(source.length, SHEBANG_LIMIT), 'file start');
-    return isShebang(head) ? parseShebang(head, source.length) : parseElfFrom(source);
+    return namingFile(path, () => {
+      const head = source.bytes(0, Math.min(source.length, SHEBANG_LIMIT), 'file start');
+      return isShebang(head) ? parseShebang(head, source.length) : parseElfFrom(source);
+    });
+  } finally {
+    source.close();
+  }
+}
+
+/** `read()`, with the file's path put in front of the message of any ElfError it throws. */
+export function namingFile<T>(path: string, read: () => T): T {
+  try {
+    return read();
   } catch (error) {
     if (error instanceof ElfError) throw new ElfError(error.reason, `${path}: ${error.message}`);
     throw error;
-  } finally {
-    source.close();
   }
 }
 

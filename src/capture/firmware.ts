@@ -1,5 +1,6 @@
-import { globToRegExp, hasGlob } from './kmod-glob.js';
-import { listRootDir, rootEntryKind } from './kmod-root-path.js';
+import { type RootView, rootViewOf } from './fs-root.js';
+import { globToRegExp, hasGlobMagic } from './fs-root-glob.js';
+import { rootRelative } from './kmod.js';
 
 /**
  * Firmware files that modules declare (`firmware=` in .modinfo), looked up in a root the way the
@@ -47,18 +48,19 @@ export function firmwareSearchDirs(kernelVersion: string): string[] {
  * Missing firmware is normal (drivers list optional and alternative files): it is reported only.
  */
 export async function findFirmware(
-  root: string,
+  root: string | RootView,
   kernelVersion: string,
   declared: Map<string, Set<string>>,
 ): Promise<FirmwareLookup> {
+  const view = rootViewOf(root);
   const found: FoundFirmware[] = [];
   const missing: MissingFirmware[] = [];
   for (const name of [...declared.keys()].sort()) {
     const modules = [...(declared.get(name) ?? [])].sort();
-    const names = hasGlob(name) ? await expandFirmwareGlob(root, kernelVersion, name) : [name];
+    const names = hasGlobMagic(name) ? await expandFirmwareGlob(view, kernelVersion, name) : [name];
     let any = false;
     for (const candidate of names) {
-      const hit = await locateFirmware(root, kernelVersion, candidate);
+      const hit = await locateFirmware(view, kernelVersion, candidate);
       if (hit === undefined) continue;
       found.push({ name: candidate, ...hit, modules });
       any = true;
@@ -70,16 +72,19 @@ export async function findFirmware(
 
 /** Where the kernel would load one firmware file from, or undefined. */
 export async function locateFirmware(
-  root: string,
+  root: string | RootView,
   kernelVersion: string,
   name: string,
 ): Promise<{ path: string; realPath: string; size: number } | undefined> {
   if (name.split('/').includes('..')) return undefined; // the kernel refuses these too
+  const view = rootViewOf(root);
   for (const dir of firmwareSearchDirs(kernelVersion)) {
     for (const suffix of COMPRESSED_SUFFIXES) {
       const path = `${dir}/${name}${suffix}`;
-      const entry = await rootEntryKind(root, path);
-      if (entry?.kind === 'file') return { path, realPath: entry.real, size: entry.size };
+      const entry = await view.lookup(path);
+      if (entry?.stats.isFile()) {
+        return { path, realPath: rootRelative(entry.realPath), size: entry.stats.size };
+      }
     }
   }
   return undefined;
@@ -87,20 +92,21 @@ export async function locateFirmware(
 
 /**
  * Some modules declare wildcards (brcmfmac: `brcm/brcmfmac*-sdio.*.bin`): the files of every
- * search directory whose name (compression suffix dropped) matches.
+ * search directory whose name (compression suffix dropped) matches. Not RootView.glob: the name
+ * must match without its suffix, and fnmatch has no rule for a leading `.`.
  */
 async function expandFirmwareGlob(
-  root: string,
+  view: RootView,
   kernelVersion: string,
   pattern: string,
 ): Promise<string[]> {
   const slash = pattern.lastIndexOf('/');
   const subdir = slash === -1 ? '' : pattern.slice(0, slash);
-  if (hasGlob(subdir)) return []; // no module does this; not worth a tree walk
+  if (hasGlobMagic(subdir)) return []; // no module does this; not worth a tree walk
   const matcher = globToRegExp(pattern.slice(slash + 1));
   const names = new Set<string>();
   for (const dir of firmwareSearchDirs(kernelVersion)) {
-    for (const file of await listRootDir(root, subdir === '' ? dir : `${dir}/${subdir}`)) {
+    for (const file of await view.readdir(subdir === '' ? dir : `${dir}/${subdir}`)) {
       const plain = file.replace(/\.(zst|xz)$/, '');
       if (matcher.test(plain)) names.add(subdir === '' ? plain : `${subdir}/${plain}`);
     }

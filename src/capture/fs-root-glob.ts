@@ -1,33 +1,43 @@
 /**
- * Shell glob patterns for one path component (`*`, `?`, `[abc]`, `[!a-z]`, `\x`), as glob(3)
- * and fnmatch(3) read them. ld.so.conf `include` lines and the extra-library list use them.
+ * Shell glob patterns (`*`, `?`, `[abc]`, `[!a-z]`, `[^a-z]`, `\x`) as fnmatch(3) without flags
+ * reads them: `*` and `?` match any character, `/` and a leading `.` included. Path globs
+ * (ld.so.conf `include` lines, the extra-library list) apply them one component at a time and
+ * add glob(3)'s leading-dot rule themselves (RootView.glob). kmod matches modules.alias patterns
+ * against whole modaliases with fnmatch(3) (`*` crossing `/`), and firmware wildcards are matched
+ * against file names: both take these functions as they are.
  */
 
-/** True when the component contains glob syntax (otherwise it names one entry literally). */
-export function hasGlobMagic(component: string): boolean {
-  return /[*?[]/.test(component);
+/** True when the pattern contains glob syntax (otherwise it names one entry literally). */
+export function hasGlobMagic(pattern: string): boolean {
+  return /[*?[]/.test(pattern);
+}
+
+/** The part of the pattern before its first wildcard or escape: a cheap filter before the RegExp. */
+export function literalPrefix(pattern: string): string {
+  const at = pattern.search(/[*?[\\]/);
+  return at === -1 ? pattern : pattern.slice(0, at);
 }
 
 function escapeRegExp(text: string): string {
   return text.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
 }
 
-/** A RegExp matching whole names the way the glob component does. */
-export function globToRegExp(component: string): RegExp {
+/** A RegExp matching whole strings the way the pattern does. */
+export function globToRegExp(pattern: string): RegExp {
   let source = '';
-  for (let i = 0; i < component.length; i++) {
-    const char = component[i] as string;
+  for (let i = 0; i < pattern.length; i++) {
+    const char = pattern[i] as string;
     if (char === '*') source += '.*';
     else if (char === '?') source += '.';
-    else if (char === '\\' && i + 1 < component.length)
-      source += escapeRegExp(component[++i] as string);
+    else if (char === '\\' && i + 1 < pattern.length)
+      source += escapeRegExp(pattern[++i] as string);
     else if (char === '[') {
-      const close = findClassEnd(component, i);
+      const close = findClassEnd(pattern, i);
       if (close < 0) {
         source += '\\[';
         continue;
       }
-      let body = component.slice(i + 1, close);
+      let body = pattern.slice(i + 1, close);
       const negate = body.startsWith('!') || body.startsWith('^');
       if (negate) body = body.slice(1);
       // Inside a class only `\`, `]` and `^` need escaping for a RegExp; `-` keeps its range meaning.

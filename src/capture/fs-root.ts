@@ -124,10 +124,20 @@ export class RootView {
    * ones from the link's directory), `..` is taken after the symlinks before it are resolved (as
    * the kernel does) and stops at the root. With `followFinal: false` a final symlink is not
    * followed (lstat semantics). RootPathError when a component is missing or not a directory, or
-   * when symlinks loop.
+   * when symlinks loop. With `allowMissing` (`realpath -m`), the walk ends instead at the first
+   * component that does not exist or is no directory: the rest is appended as written, `..`
+   * taken lexically, so the caller can still say where the path would lead.
    */
-  async resolve(path: string, options: { followFinal?: boolean } = {}): Promise<RootResolution> {
+  async resolve(
+    path: string,
+    options: { followFinal?: boolean; allowMissing?: boolean } = {},
+  ): Promise<RootResolution> {
     const followFinal = options.followFinal ?? true;
+    const allowMissing = options.allowMissing ?? false;
+    const appendLexically = (parts: string[], rest: readonly string[]) => {
+      for (const part of rest) part === '..' ? parts.pop() : parts.push(part);
+      return { realPath: toRootPath(parts), links };
+    };
     let pending = splitPath(path);
     let resolved: string[] = [];
     const links: SymlinkHop[] = [];
@@ -140,12 +150,18 @@ export class RootView {
       }
       const candidate = toRootPath([...resolved, part]);
       const stats = await this.lstatHost(candidate);
-      if (stats === undefined)
+      if (stats === undefined) {
+        if (allowMissing) return appendLexically(resolved, [part, ...pending]);
         throw new RootPathError('ENOENT', path, `${candidate} does not exist`);
+      }
       const isFinal = pending.length === 0;
       if (stats.isSymbolicLink() && (followFinal || !isFinal)) {
         if (links.length >= MAX_SYMLINK_HOPS) {
-          throw new RootPathError('ELOOP', path, `more than ${MAX_SYMLINK_HOPS} symlinks`);
+          throw new RootPathError(
+            'ELOOP',
+            path,
+            `too many symlinks (more than ${MAX_SYMLINK_HOPS})`,
+          );
         }
         const target = await this.readlinkHost(candidate);
         links.push({ path: candidate, target });
@@ -154,6 +170,7 @@ export class RootView {
         continue;
       }
       if (!isFinal && !stats.isDirectory()) {
+        if (allowMissing) return appendLexically(resolved, [part, ...pending]);
         throw new RootPathError('ENOTDIR', path, `${candidate} is not a directory`);
       }
       resolved.push(part);
@@ -282,6 +299,14 @@ export class RootView {
       throw error;
     }
   }
+}
+
+/**
+ * The view itself, or a new view of the root at `root` (with its own, empty cache). Capture code
+ * takes either, so that one capture can share one view (and what it has read) across its parts.
+ */
+export function rootViewOf(root: string | RootView): RootView {
+  return typeof root === 'string' ? new RootView(root) : root;
 }
 
 /** `path` resolved inside `root` (see RootView.realpath). */

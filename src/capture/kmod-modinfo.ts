@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { execa } from 'execa';
-import { readSection } from './kmod-elf.js';
+import { ElfError, isElf, namingFile, readSection } from './elf.js';
 
 /**
  * The `.modinfo` section of a kernel module file: NUL-separated `key=value` strings that
@@ -95,12 +95,26 @@ export function moduleInfoFromFields(fields: Map<string, string[]>): ModuleInfo 
   };
 }
 
-/** The modinfo of a module file (`.ko`, `.ko.xz`, `.ko.zst`, `.ko.gz`), given its host path. */
+/**
+ * The modinfo of a module file (`.ko`, `.ko.xz`, `.ko.zst`, `.ko.gz`), given its host path.
+ * ElfError naming the file when it is no kernel module: not ELF, damaged, or without `.modinfo`.
+ */
 export async function readModuleInfo(file: string): Promise<ModuleInfo> {
-  const elf = await readModuleObject(file);
-  const section = readSection(elf, '.modinfo');
-  if (section === undefined) throw new Error(`${file}: no .modinfo section (not a kernel module?)`);
+  const object = await readModuleObject(file);
+  const section = namingFile(file, () => {
+    const found = readSection(object, '.modinfo');
+    if (found !== undefined) return found;
+    throw new ElfError('invalid', 'no .modinfo section (not a kernel module?)');
+  });
   return moduleInfoFromFields(parseModinfoSection(section));
+}
+
+/**
+ * A section of bytes that may be a module object: readSection (elf.ts), but undefined rather
+ * than an ElfError when they are no ELF at all (still an ElfError when they are damaged ELF).
+ */
+export function readModuleSection(object: Buffer, name: string): Buffer | undefined {
+  return isElf(object) ? readSection(object, name) : undefined;
 }
 
 const gunzipAsync = promisify(gunzip);

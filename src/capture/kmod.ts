@@ -1,5 +1,6 @@
 import { JobError } from '../errors.js';
-import { globToRegExp, hasGlob, literalPrefix } from './kmod-glob.js';
+import { type RootView, rootViewOf } from './fs-root.js';
+import { globToRegExp, hasGlobMagic, literalPrefix } from './fs-root-glob.js';
 import {
   moduleNameFromPath,
   normalizeModuleName,
@@ -7,12 +8,39 @@ import {
   parseSoftdep,
   type SoftDeps,
 } from './kmod-modinfo.js';
-import { listRootDir, readRootFile, readRootText, resolveInRoot } from './kmod-root-path.js';
 
 /**
  * A kernel's module metadata as depmod left it in a root filesystem (`lib/modules/<version>/`),
  * read as text/data only: nothing from the root is executed.
+ *
+ * The root is read through a RootView (fs-root.ts): every function takes one, so that a capture
+ * shares one view (and its cache) between libraries, modules and firmware, or a root path for a
+ * view of its own. Module capture reports paths relative to the root (`usr/lib/modules/...`, no
+ * leading `/`), as modules.dep and the firmware loader name them.
  */
+
+/** A RootView path (`/usr/lib`, `/` for the root) as module capture reports it (`usr/lib`, ''). */
+export function rootRelative(rootPath: string): string {
+  return rootPath.replace(/^\/+/, '');
+}
+
+/**
+ * The root-relative path that `path` names inside the root, every symlink resolved; from the first
+ * component that does not exist on, the rest is kept as written (RootView.resolve's allowMissing),
+ * so the caller can test the result for existence. RootPathError when symlinks loop.
+ */
+export async function resolveInRoot(root: string | RootView, path: string): Promise<string> {
+  const { realPath } = await rootViewOf(root).resolve(path, { allowMissing: true });
+  return rootRelative(realPath);
+}
+
+/** Text of a file inside the root, or undefined when there is no such file there. */
+export async function readRootText(
+  root: string | RootView,
+  path: string,
+): Promise<string | undefined> {
+  return (await rootViewOf(root).readFile(path))?.toString('utf8');
+}
 
 export interface ModuleFile {
   /** Normalised module name (`dm_crypt` for `dm-crypt.ko`). */
@@ -24,7 +52,10 @@ export interface ModuleFile {
 }
 
 export interface KernelModules {
+  /** The root on this machine (`view.root`). */
   root: string;
+  /** The view the metadata was read through; module files and firmware are looked up in it. */
+  view: RootView;
   version: string;
   /** Root-relative modules directory with symlinks resolved (`usr/lib/modules/<v>` on merged /usr). */
   dir: string;
@@ -40,45 +71,50 @@ export interface KernelModules {
 }
 
 /** Kernel versions with module metadata in the root (sorted). */
-export async function listKernelVersions(root: string): Promise<string[]> {
+export async function listKernelVersions(root: string | RootView): Promise<string[]> {
+  const view = rootViewOf(root);
   const versions: string[] = [];
-  for (const name of await listRootDir(root, 'lib/modules')) {
-    if ((await readRootFile(root, `lib/modules/${name}/modules.dep`)) !== undefined) {
+  for (const name of await view.readdir('/lib/modules')) {
+    if ((await view.lookup(`/lib/modules/${name}/modules.dep`))?.stats.isFile()) {
       versions.push(name);
     }
   }
   return versions.sort();
 }
 
-export async function loadKernelModules(root: string, version: string): Promise<KernelModules> {
+export async function loadKernelModules(
+  root: string | RootView,
+  version: string,
+): Promise<KernelModules> {
   if (version.includes('/') || version === '..' || version === '.') {
     throw new JobError(`bad kernel version '${version}'`);
   }
-  const dir = await resolveInRoot(root, `lib/modules/${version}`);
-  const text = (file: string) => readRootText(root, `${dir}/${file}`);
+  const view = rootViewOf(root);
+  const dir = await resolveInRoot(view, `/lib/modules/${version}`);
+  const text = (file: string) => readRootText(view, `/${dir}/${file}`);
 
   const dep = await text('modules.dep');
   if (dep === undefined) {
-    throw new JobError(`${root}: no lib/modules/${version}/modules.dep`, {
+    throw new JobError(`${view.root}: no lib/modules/${version}/modules.dep`, {
       hint: 'the kernel package in that root looks incomplete: depmod has not run for it',
     });
   }
   const modules = parseModulesDep(dep);
   const builtin = parseModulesBuiltin((await text('modules.builtin')) ?? '');
-  const builtinModinfo = await readRootFile(root, `${dir}/modules.builtin.modinfo`);
+  const builtinModinfo = await view.readFile(`/${dir}/modules.builtin.modinfo`);
   const builtinInfo = builtinModinfo ? parseBuiltinModinfo(builtinModinfo) : new Map();
 
   const aliases = new AliasTable();
   const softdeps = new Map<string, SoftDeps>();
   // Later sources only add: modprobe's config (root's modprobe.d) and depmod's files together.
-  for (const config of await readModprobeConfigs(root))
+  for (const config of await readModprobeConfigs(view))
     parseAliasesAndSoftdeps(config, aliases, softdeps, 'config');
   parseAliasesAndSoftdeps((await text('modules.alias')) ?? '', aliases, softdeps, 'modules');
   parseAliasesAndSoftdeps((await text('modules.softdep')) ?? '', aliases, softdeps, 'modules');
   for (const [name, fields] of builtinInfo) {
     for (const alias of fields.get('alias') ?? []) aliases.add(alias, name, 'builtin');
   }
-  return { root, version, dir, modules, builtin, builtinInfo, softdeps, aliases };
+  return { root: view.root, view, version, dir, modules, builtin, builtinInfo, softdeps, aliases };
 }
 
 /** modules.dep: `kernel/fs/xfs/xfs.ko: kernel/lib/libcrc32c.ko` per line. */
@@ -154,22 +190,22 @@ export function parseAliasesAndSoftdeps(
 }
 
 /** The root's modprobe.d files in kmod's order: one name in etc/ hides the same in lib/. */
-async function readModprobeConfigs(root: string): Promise<string[]> {
+async function readModprobeConfigs(view: RootView): Promise<string[]> {
   const chosen = new Map<string, string>();
   for (const dir of [
-    'etc/modprobe.d',
-    'run/modprobe.d',
-    'usr/local/lib/modprobe.d',
-    'lib/modprobe.d',
-    'usr/lib/modprobe.d',
+    '/etc/modprobe.d',
+    '/run/modprobe.d',
+    '/usr/local/lib/modprobe.d',
+    '/lib/modprobe.d',
+    '/usr/lib/modprobe.d',
   ]) {
-    for (const name of await listRootDir(root, dir)) {
+    for (const name of await view.readdir(dir)) {
       if (name.endsWith('.conf') && !chosen.has(name)) chosen.set(name, `${dir}/${name}`);
     }
   }
   const texts: string[] = [];
   for (const name of [...chosen.keys()].sort()) {
-    const text = await readRootText(root, chosen.get(name) as string);
+    const text = await readRootText(view, chosen.get(name) as string);
     if (text !== undefined) texts.push(text);
   }
   return texts;
@@ -208,7 +244,7 @@ export class AliasTable {
   add(pattern: string, module: string, source: AliasSource): void {
     const normalized = normalizeAlias(pattern);
     const target = { module: normalizeModuleName(module), source };
-    if (!hasGlob(normalized)) {
+    if (!hasGlobMagic(normalized)) {
       this.exact.set(normalized, [...(this.exact.get(normalized) ?? []), target]);
       return;
     }

@@ -1,8 +1,11 @@
-import { join } from 'node:path';
 import { type FirmwareLookup, findFirmware } from './firmware.js';
-import { type KernelModules, type NameResolution, resolveModuleName } from './kmod.js';
+import {
+  type KernelModules,
+  type NameResolution,
+  resolveModuleName,
+  rootRelative,
+} from './kmod.js';
 import { type ModuleInfo, normalizeModuleName, readModuleInfo } from './kmod-modinfo.js';
-import { rootEntryKind } from './kmod-root-path.js';
 
 /**
  * Which kernel modules (and the firmware they declare) go into a rescue system made from a root.
@@ -275,17 +278,17 @@ class Selection {
   private async inspect(name: string): Promise<ModuleInfo | undefined> {
     const entry = this.kernel.modules.get(name);
     if (entry === undefined) return undefined;
-    const listed = entry.path.startsWith('/') ? entry.path : `${this.kernel.dir}/${entry.path}`;
-    const file = await rootEntryKind(this.kernel.root, listed);
-    if (file?.kind !== 'file') {
+    const listed = entry.path.startsWith('/') ? entry.path : `/${this.kernel.dir}/${entry.path}`;
+    const file = await this.kernel.view.lookup(listed);
+    if (!file?.stats.isFile()) {
       const why = `modules.dep lists ${entry.path}, not in the root`;
       this.missingFiles.set(name, why);
       for (const by of this.chosen.get(name) ?? []) addTo(this.notFound, name, `${by} (${why})`);
       this.chosen.delete(name);
       return undefined;
     }
-    this.files.set(name, { path: file.real, size: file.size });
-    return readModuleInfo(join(this.kernel.root, file.real));
+    this.files.set(name, { path: rootRelative(file.realPath), size: file.stats.size });
+    return readModuleInfo(this.kernel.view.hostPath(file.realPath));
   }
 
   async result(policy: ModulePolicy): Promise<ModuleSelection> {
@@ -304,7 +307,7 @@ class Selection {
       builtin: requested(this.builtin),
       notFound: requested(this.notFound),
       unmatchedModaliases: sorted(this.unmatchedModaliases),
-      firmware: await findFirmware(this.kernel.root, this.kernel.version, this.firmware),
+      firmware: await findFirmware(this.kernel.view, this.kernel.version, this.firmware),
     };
   }
 }

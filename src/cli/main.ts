@@ -3,6 +3,7 @@ import { installInterruptCleanup } from '../engine/container.js';
 import { ExitCode, LifeboatError } from '../errors.js';
 import { VERSION } from '../paths.js';
 import { registerBuilder } from './commands/builder.js';
+import { registerCapture } from './commands/capture.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerDump } from './commands/dump.js';
 import { registerWorkflows } from './commands/workflow.js';
@@ -48,6 +49,7 @@ export function buildProgram(): Command {
   registerDoctor(program);
   registerDump(program);
   registerBuilder(program);
+  registerCapture(program);
   registerWorkflows(program);
   for (const command of program.commands) {
     command.exitOverride();

@@ -57,6 +57,7 @@ async function setup(options: { sets?: string[]; configFile?: string } = {}) {
       share: '/usr/share/lifeboat',
       build,
       rootfs: join(build, 'rootfs'),
+      host: '/',
     },
     log,
     vars: new Map(),

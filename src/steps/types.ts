@@ -45,6 +45,8 @@ export interface StepDirs {
   build: string;
   /** The rescue root filesystem being assembled (ROOTFS_DIR). */
   rootfs: string;
+  /** The root filesystem of the protected host: / or --root (HOST_ROOT). */
+  host: string;
 }
 
 export interface StepContext {

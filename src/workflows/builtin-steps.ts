@@ -1,4 +1,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeBundle } from '../capture/bundle.js';
+import { captureHost } from '../capture/capture.js';
 import { type BuilderImage, ensureBuilderImage } from '../engine/builder-image.js';
 import { connectEngine, engineVersion } from '../engine/engine.js';
 import { IMAGES_DIR } from '../paths.js';
@@ -18,6 +21,8 @@ function step(
 }
 
 export const BUILDER_IMAGE_RESULT = 'builder.image';
+/** The capture bundle's directory. */
+export const CAPTURE_RESULT = 'capture.bundle';
 
 export const BUILTIN_STEPS: Step[] = [
   step('prep', 10, 'build_area', async (ctx) => {
@@ -46,6 +51,22 @@ export const BUILTIN_STEPS: Step[] = [
     });
     ctx.results.set(BUILDER_IMAGE_RESULT, image);
     ctx.output(`${image.tag} ${image.upToDate ? 'is up to date' : 'built'}`);
+  }),
+
+  step('capture', 100, 'capture', async (ctx) => {
+    const bundle = join(ctx.dirs.build, 'capture');
+    const { manifest, contents } = await captureHost({
+      root: ctx.dirs.host,
+      config: ctx.config,
+      log: ctx.log,
+      hostArch: ctx.facts.arch,
+    });
+    await writeBundle(bundle, manifest, contents);
+    ctx.results.set(CAPTURE_RESULT, bundle);
+    ctx.output(
+      `${manifest.programs.found.length} programs, ${manifest.libraries.resolved.length} libraries, ${manifest.kernel?.modules.length ?? 0} modules, ${manifest.files.length} files`,
+    );
+    for (const warning of manifest.warnings) ctx.log.debug(`capture: ${warning}`);
   }),
 
   step('cleanup', 990, 'remove_build_area', async (ctx) => {

@@ -7,9 +7,9 @@ import {
   type KernelModules,
   listKernelVersions,
   loadKernelModules,
+  resolveInRoot,
 } from '../../src/capture/kmod.js';
 import { normalizeModuleName, readModuleInfo } from '../../src/capture/kmod-modinfo.js';
-import { resolveInRoot } from '../../src/capture/kmod-root-path.js';
 import { selectModules } from '../../src/capture/modules.js';
 import { describeTier } from '../support/tiers.js';
 import { compressFor, makeTempRoot, type TempRoot } from './modules-support.js';

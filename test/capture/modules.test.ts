@@ -1,15 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findFirmware } from '../../src/capture/firmware.js';
+import { globToRegExp } from '../../src/capture/fs-root-glob.js';
 import {
   listKernelVersions,
   loadKernelModules,
   normalizeAlias,
+  readRootText,
+  resolveInRoot,
   resolveModuleName,
 } from '../../src/capture/kmod.js';
-import { readSection } from '../../src/capture/kmod-elf.js';
-import { globToRegExp } from '../../src/capture/kmod-glob.js';
-import { parseSoftdep, readModuleInfo } from '../../src/capture/kmod-modinfo.js';
-import { readRootText, resolveInRoot } from '../../src/capture/kmod-root-path.js';
+import {
+  parseSoftdep,
+  readModuleInfo,
+  readModuleSection as readSection,
+} from '../../src/capture/kmod-modinfo.js';
 import { BASE_RESCUE_MODULES, parseProcModules, selectModules } from '../../src/capture/modules.js';
 import { compressFor, elfWithModinfo, makeTempRoot, type TempRoot } from './modules-support.js';
 

@@ -49,7 +49,9 @@ describeTier('engine', await engineMissing())('lifeboat CLI on a real engine', (
     expect(result.stdout).toMatch(
       /every step succeeded; builder image lifeboat-builder\/debian-bookworm:[0-9a-f]{16} is ready/,
     );
-    expect(result.stderr).toContain('this version of lifeboat makes no rescue media yet');
+    expect(result.stderr).toContain(
+      'this version of lifeboat makes no rescue media yet: the build, pack and output stages',
+    );
     expect(readdirSync(join(box.dir, 'work', 'build'))).toEqual([]);
     const logFile = /^log: (.*)$/m.exec(result.stderr)?.[1] ?? '';
     const log = readFileSync(logFile, 'utf8');

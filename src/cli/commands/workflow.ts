@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { BuilderImage } from '../../engine/builder-image.js';
 import { configDir, PACKAGE_ROOT } from '../../paths.js';
@@ -50,7 +50,13 @@ async function runWorkflow(
   const state: RunState = {
     workflow: name,
     effective,
-    dirs: { config: configDir(), share: PACKAGE_ROOT, build, rootfs: join(build, 'rootfs') },
+    dirs: {
+      config: configDir(),
+      share: PACKAGE_ROOT,
+      build,
+      rootfs: join(build, 'rootfs'),
+      host: resolve(options.root ?? '/'),
+    },
     log,
     vars: new Map(options.keepBuildDir ? [['KEEP_BUILD_DIR', '1']] : []),
     results: new Map(),
@@ -62,7 +68,7 @@ async function runWorkflow(
   log.info(`${name}: every step succeeded${image ? `; builder image ${image.tag} is ready` : ''}.`);
   // Said plainly so nobody mistakes this version's mkrescue for a finished one.
   log.warn(
-    `${name}: this version of lifeboat makes no rescue media yet: the capture and build stages have no built-in steps so far.`,
+    `${name}: this version of lifeboat makes no rescue media yet: the build, pack and output stages have no built-in steps so far (the capture ran; --keep-build-dir keeps it).`,
   );
 }
 
