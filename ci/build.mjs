@@ -22,3 +22,11 @@ await build({
   banner: { js: '#!/usr/bin/env node' },
 });
 chmodSync('dist/lifeboat.mjs', 0o755);
+
+// The library closure alone, for bench/capture.mjs to time against `ldd`.
+await build({
+  ...common,
+  entryPoints: { 'bench-libraries': 'src/capture/libraries.ts' },
+  outdir: 'dist',
+  outExtension: { '.js': '.mjs' },
+});

@@ -1,3 +1,4 @@
+import { mapLimit } from '../util/map-limit.js';
 import { type FirmwareLookup, findFirmware } from './firmware.js';
 import {
   type KernelModules,
@@ -328,21 +329,4 @@ function sorted(values: Iterable<string>): string[] {
 
 function requested(map: Map<string, Set<string>>): RequestedName[] {
   return sorted(map.keys()).map((name) => ({ name, requestedBy: sorted(map.get(name) ?? []) }));
-}
-
-async function mapLimit<T, R>(
-  items: T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }

@@ -15,18 +15,16 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CaptureManifest } from '../../src/capture/manifest.js';
 import { lifeboat, sandbox } from '../support/cli.js';
+import { debianFixture } from '../support/fixtures.js';
 import { describeTier } from '../support/tiers.js';
 
 /**
  * `lifeboat capture` end to end, on a real Debian root made by debootstrap (see
  * ci/fixtures/debian-root): the oracle for libraries is `chroot ROOT ldd`, run by the test.
  */
-const fixture = await execa('ci/fixtures/debian-root', ['host'], { reject: false });
-const root = fixture.stdout.trim();
-const missing =
-  fixture.exitCode === 0 && existsSync(root)
-    ? undefined
-    : `no Debian fixture root: ${fixture.stderr.split('\n').at(-1)}`;
+const fixture = await debianFixture();
+const root = 'root' in fixture ? fixture.root : '';
+const missing = 'missing' in fixture ? fixture.missing : undefined;
 
 const PROGRAMS = [
   'bash',

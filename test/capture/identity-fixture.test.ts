@@ -1,9 +1,9 @@
-import { execa } from 'execa';
 import { expect, it } from 'vitest';
 import { readBootloader } from '../../src/capture/bootloader.js';
 import { RootView } from '../../src/capture/fs-root.js';
 import { findKernelImage, readIdentity } from '../../src/capture/identity.js';
 import { captureNetwork } from '../../src/capture/network.js';
+import { debianFixture } from '../support/fixtures.js';
 import { describeTier } from '../support/tiers.js';
 
 /**
@@ -12,23 +12,7 @@ import { describeTier } from '../support/tiers.js';
  * GRUB's modules are there but grub-install never ran), captured through a RootView.
  */
 
-const FIXTURE_TIMEOUT_MS = 15 * 60_000;
-
-async function prepareFixture(): Promise<{ root: string } | { missing: string }> {
-  const made = await execa('ci/fixtures/debian-root', ['host'], {
-    reject: false,
-    timeout: FIXTURE_TIMEOUT_MS,
-  });
-  const root = made.stdout.trim().split('\n').at(-1) ?? '';
-  if (made.exitCode !== 0 || root === '') {
-    return {
-      missing: `ci/fixtures/debian-root host failed (exit ${made.exitCode}): ${made.stderr.trim().slice(-300) || 'no output'}`,
-    };
-  }
-  return { root };
-}
-
-const fixture = await prepareFixture();
+const fixture = await debianFixture();
 const describeFixture = describeTier('fixture', 'missing' in fixture ? fixture.missing : undefined);
 const root = 'root' in fixture ? fixture.root : '';
 

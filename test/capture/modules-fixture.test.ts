@@ -11,6 +11,7 @@ import {
 } from '../../src/capture/kmod.js';
 import { normalizeModuleName, readModuleInfo } from '../../src/capture/kmod-modinfo.js';
 import { selectModules } from '../../src/capture/modules.js';
+import { debianFixture } from '../support/fixtures.js';
 import { describeTier } from '../support/tiers.js';
 import { compressFor, makeTempRoot, type TempRoot } from './modules-support.js';
 
@@ -20,25 +21,16 @@ import { compressFor, makeTempRoot, type TempRoot } from './modules-support.js';
  * .modinfo fields. Both only read the root's files.
  */
 
-const FIXTURE_TIMEOUT_MS = 15 * 60_000;
-
 async function prepareFixture(): Promise<{ root: string; version: string } | { missing: string }> {
   const modprobe = ['/usr/sbin/modprobe', '/sbin/modprobe'].find((p) => existsSync(p));
   if (modprobe === undefined)
     return { missing: 'kmod (modprobe, modinfo) is not installed on the host' };
-  const made = await execa('ci/fixtures/debian-root', ['host'], {
-    reject: false,
-    timeout: FIXTURE_TIMEOUT_MS,
-  });
-  const root = made.stdout.trim().split('\n').at(-1) ?? '';
-  if (made.exitCode !== 0 || root === '') {
-    return {
-      missing: `ci/fixtures/debian-root host failed (exit ${made.exitCode}): ${made.stderr.trim().slice(-300) || 'no output'}`,
-    };
-  }
-  const [version] = await listKernelVersions(root);
-  if (version === undefined) return { missing: `the fixture root ${root} has no kernel modules` };
-  return { root, version };
+  const made = await debianFixture();
+  if ('missing' in made) return made;
+  const [version] = await listKernelVersions(made.root);
+  if (version === undefined)
+    return { missing: `the fixture root ${made.root} has no kernel modules` };
+  return { root: made.root, version };
 }
 
 const fixture = await prepareFixture();

@@ -15,7 +15,7 @@ describe('lifeboat CLI', () => {
   it('lists every command with one line of help, and the exit codes', async () => {
     const result = await lifeboat(['--help']);
     expect(result.exitCode).toBe(0);
-    for (const command of ['doctor', 'dump', 'builder', 'mkrescue']) {
+    for (const command of ['doctor', 'dump', 'builder', 'capture', 'mkrescue']) {
       expect(result.stdout).toMatch(new RegExp(`^  ${command}\\b.*\\S`, 'm'));
     }
     expect(result.stdout).toContain(
