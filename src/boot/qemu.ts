@@ -1,0 +1,155 @@
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+
+/**
+ * Boots rescue media in QEMU and reads the serial console: the boot test tier, `npm run demo`
+ * and `--boot-test` use it. TCG only (KVM is not available on these machines): multi-threaded
+ * TCG with two CPUs is the fastest that works.
+ */
+export type Firmware = 'bios' | 'uefi';
+
+export type BootMedium =
+  | { kind: 'kernel'; kernel: string; initrd: string; append: string }
+  | { kind: 'cdrom'; iso: string }
+  /** A raw image on a USB stick (a hybrid ISO written to a stick, or a USB image). */
+  | { kind: 'usb'; image: string }
+  /** A raw image as the first virtio disk. */
+  | { kind: 'disk'; image: string };
+
+export interface BootOptions {
+  firmware: Firmware;
+  medium: BootMedium;
+  /** A serial console line that means "booted". */
+  ready: RegExp;
+  /** Lines to type on the serial console once ready, each with the answer to wait for. */
+  commands?: { send: string; expect: RegExp }[];
+  timeoutMs: number;
+  memoryMiB?: number;
+  /** Every console line, as it arrives (for a demo, or a test's log). */
+  onLine?: (line: string) => void;
+}
+
+export interface BootResult {
+  ready: boolean;
+  /** Seconds from QEMU's start to the ready line. */
+  readySeconds: number | undefined;
+  /** What the console said, \r removed. */
+  transcript: string;
+  /** For each command, the line that answered it, or undefined on timeout. */
+  answers: (string | undefined)[];
+}
+
+const OVMF = '/usr/share/ovmf/OVMF.fd';
+
+function mediumArgs(medium: BootMedium, scratch: string): string[] {
+  switch (medium.kind) {
+    case 'kernel':
+      return ['-kernel', medium.kernel, '-initrd', medium.initrd, '-append', medium.append];
+    case 'cdrom':
+      return ['-drive', `file=${medium.iso},media=cdrom,readonly=on,format=raw`];
+    case 'usb': {
+      // QEMU opens disks read-write; the image under test must stay as it was built.
+      const copy = join(scratch, 'usb.img');
+      copyFileSync(medium.image, copy);
+      return [
+        '-device',
+        'qemu-xhci,id=xhci',
+        '-drive',
+        `if=none,id=stick,file=${copy},format=raw`,
+        '-device',
+        'usb-storage,bus=xhci.0,drive=stick,bootindex=0',
+      ];
+    }
+    case 'disk': {
+      const copy = join(scratch, 'disk.img');
+      copyFileSync(medium.image, copy);
+      return ['-drive', `file=${copy},if=virtio,format=raw`];
+    }
+  }
+}
+
+export async function bootInQemu(options: BootOptions): Promise<BootResult> {
+  const scratch = mkdtempSync(join(tmpdir(), 'lifeboat-qemu-'));
+  const args = [
+    '-accel',
+    'tcg,thread=multi',
+    '-smp',
+    '2',
+    '-m',
+    String(options.memoryMiB ?? 2048),
+    ...(options.firmware === 'uefi' ? ['-bios', OVMF] : []),
+    '-display',
+    'none',
+    '-vga',
+    'none',
+    // The serial console is the test's eyes and hands; no monitor on it.
+    '-serial',
+    'stdio',
+    '-monitor',
+    'none',
+    '-no-reboot',
+    '-netdev',
+    'user,id=net0',
+    '-device',
+    'virtio-net-pci,netdev=net0',
+    ...mediumArgs(options.medium, scratch),
+  ];
+  const started = Date.now();
+  const child = execa('qemu-system-x86_64', args, { stdin: 'pipe', reject: false, buffer: false });
+  let transcript = '';
+  let readySeconds: number | undefined;
+  const answers: (string | undefined)[] = [];
+  let partial = '';
+  let waiting: { pattern: RegExp; resolve: (line: string | undefined) => void } | undefined;
+
+  const onLine = (line: string) => {
+    options.onLine?.(line);
+    if (waiting?.pattern.test(line)) {
+      const { resolve } = waiting;
+      waiting = undefined;
+      resolve(line);
+    }
+  };
+  child.stdout?.on('data', (chunk: Buffer) => {
+    const text = chunk.toString('utf8').replace(/\r/g, '');
+    transcript += text;
+    partial += text;
+    const lines = partial.split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) onLine(line);
+  });
+  const waitFor = (pattern: RegExp, ms: number) =>
+    new Promise<string | undefined>((resolve) => {
+      const timer = setTimeout(() => {
+        waiting = undefined;
+        resolve(undefined);
+      }, ms);
+      waiting = {
+        pattern,
+        resolve: (line) => {
+          clearTimeout(timer);
+          resolve(line);
+        },
+      };
+    });
+
+  try {
+    const deadline = started + options.timeoutMs;
+    const readyLine = await waitFor(options.ready, options.timeoutMs);
+    if (readyLine !== undefined) {
+      readySeconds = (Date.now() - started) / 1000;
+      for (const command of options.commands ?? []) {
+        const answer = waitFor(command.expect, Math.max(1000, deadline - Date.now()));
+        child.stdin?.write(`${command.send}\n`);
+        answers.push(await answer);
+      }
+    }
+    return { ready: readyLine !== undefined, readySeconds, transcript, answers };
+  } finally {
+    child.kill('SIGKILL');
+    await child.catch(() => undefined);
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
