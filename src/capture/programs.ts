@@ -44,7 +44,9 @@ export async function capturePrograms(
   }
 
   const closure = await libraryClosure(view, [...found.values()], {
-    extraLibraries: [...DEFAULT_DLOPEN_LIBS, ...wanted.libs],
+    // The dlopen defaults (NSS, PAM, libgcc_s) serve host programs; without any, only what
+    // rescue.libs names explicitly is wanted.
+    extraLibraries: [...(found.size > 0 ? DEFAULT_DLOPEN_LIBS : []), ...wanted.libs],
   });
   const byPath = new Map(closure.programs.map((p) => [p.path, p]));
   const records: ProgramRecord[] = [];
