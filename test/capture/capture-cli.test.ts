@@ -285,3 +285,30 @@ describeTier('fixture', undefined)('lifeboat capture of this running host', () =
     expect(manifest.libraries.resolved.some((l) => l.soname === 'libc.so.6')).toBe(true);
   });
 });
+
+describeTier('fixture', undefined)('capture of a root missing libraries', () => {
+  it('refuses when a required program cannot load, naming the library and who needs it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lifeboat-nolibs-'));
+    const rootDir = join(dir, 'root');
+    mkdirSync(join(rootDir, 'usr', 'bin'), { recursive: true });
+    mkdirSync(join(rootDir, 'etc'));
+    writeFileSync(join(rootDir, 'etc', 'os-release'), 'ID=broken\n');
+    // A dynamically linked program without its C library or loader beside it.
+    cpSync('/usr/bin/true', join(rootDir, 'usr', 'bin', 'true'));
+    const box = sandbox();
+    const out = join(dir, 'bundle');
+    const base = ['capture', '--out', out, ...box.sets, '--root', rootDir];
+    const required = await lifeboat([...base, '--set', "rescue.requiredPrograms=['true']"], {
+      env: box.env,
+    });
+    expect(required.exitCode).toBe(1);
+    expect(required.stderr).toMatch(
+      /required programs would not run in the rescue system: missing .*libc\.so\.6 \(needed by \/usr\/bin\/true\)/,
+    );
+    expect(existsSync(out)).toBe(false);
+
+    const optional = await lifeboat([...base, '--set', "rescue.programs=['true']"], { env: box.env });
+    expect(optional.exitCode).toBe(0);
+    expect(manifestOf(out).libraries.unresolved.map((u) => u.name)).toContain('libc.so.6');
+  });
+});
