@@ -8,6 +8,9 @@ export default defineConfig({
     globalSetup: ['test/support/global-setup.ts'],
     reporters: ['default', './test/support/summary-reporter.ts'],
     pool: 'forks',
+    // One test file at a time: the boot tiers run QEMU under TCG, and two guests on two cores
+    // starve each other past their timeouts. The suite's time is the sum of its files.
+    fileParallelism: false,
     testTimeout: 30_000,
     hookTimeout: 600_000,
   },

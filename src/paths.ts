@@ -3,10 +3,20 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
+ * The version baked into the rescue system's self-contained bundle (dist/rescue/lifeboat.mjs):
+ * ci/build.mjs defines it there with esbuild, because the rescue system has no package.json.
+ * Undefined everywhere else (`typeof` keeps that from throwing).
+ */
+declare const LIFEBOAT_VERSION: string | undefined;
+const BUNDLED_VERSION = typeof LIFEBOAT_VERSION === 'string' ? LIFEBOAT_VERSION : undefined;
+
+/**
  * Where lifeboat's own files are: the package root holds images/, skel/, recipes/ and schema/.
- * Found by walking up from this module, so it works from src/ (tests) and dist/ (the CLI).
+ * Found by walking up from this module, so it works from src/ (tests) and dist/ (the CLI). The
+ * rescue bundle has no package around it: its root is its own directory.
  */
 function findPackageRoot(): string {
+  if (BUNDLED_VERSION !== undefined) return dirname(fileURLToPath(import.meta.url));
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'images'))) return dir;
@@ -26,7 +36,6 @@ export function configDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.LIFEBOAT_CONFIG_DIR ?? '/etc/lifeboat';
 }
 
-/** lifeboat's version, from its package.json. */
-export const VERSION: string = JSON.parse(
-  readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8'),
-).version;
+/** lifeboat's version, from its package.json (or, in the rescue bundle, baked in). */
+export const VERSION: string =
+  BUNDLED_VERSION ?? JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')).version;

@@ -13,6 +13,7 @@ export function builtinDefaults(env: NodeJS.ProcessEnv = process.env): ConfigLay
   return {
     output: {
       methods: ['iso'],
+      compression: 'zstd',
       dir: root ? '/var/lib/lifeboat/output' : join(stateHome, 'lifeboat', 'output'),
     },
     backup: {

@@ -47,6 +47,11 @@ const outputSection = section({
     .min(1)
     .describe('Where finished media are copied (file://, nfs://, sftp://...). ReaR OUTPUT_URL.'),
   dir: z.string().min(1).describe('Local directory the build writes its artifacts to.'),
+  compression: z
+    .enum(['zstd', 'gzip', 'xz', 'none'])
+    .describe(
+      'How the initrd is compressed (fixed levels, one thread: the same bytes on every machine).',
+    ),
 });
 
 const backupSection = section({

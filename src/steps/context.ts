@@ -72,6 +72,7 @@ export function stepContext(
     stage,
     facts: state.effective.facts,
     config: state.effective.config,
+    effective: state.effective,
     dirs: state.dirs,
     log: state.log,
     vars: state.vars,

@@ -1,4 +1,5 @@
 import type { HostFacts } from '../config/facts.js';
+import type { EffectiveConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import type { Log } from '../log/log.js';
 
@@ -55,6 +56,8 @@ export interface StepContext {
   readonly facts: HostFacts;
   /** The configuration in effect; steps change it only through set(). */
   readonly config: Config;
+  /** The configuration with its layers, origins and recipe (config is its .config). */
+  readonly effective: EffectiveConfig;
   readonly dirs: StepDirs;
   readonly log: Log;
   /** Variables steps pass to later steps (shell steps see them in their environment). */

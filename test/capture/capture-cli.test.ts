@@ -307,7 +307,9 @@ describeTier('fixture', undefined)('capture of a root missing libraries', () => 
     );
     expect(existsSync(out)).toBe(false);
 
-    const optional = await lifeboat([...base, '--set', "rescue.programs=['true']"], { env: box.env });
+    const optional = await lifeboat([...base, '--set', "rescue.programs=['true']"], {
+      env: box.env,
+    });
     expect(optional.exitCode).toBe(0);
     expect(manifestOf(out).libraries.unresolved.map((u) => u.name)).toContain('libc.so.6');
   });

@@ -1,0 +1,59 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { canonicalJson } from '../capture/canonical-json.js';
+
+/**
+ * manifest.json, written beside the artifacts: the digest of every input and the sha256 and size
+ * of every artifact. `lifeboat verify` rebuilds from the inputs it names and compares.
+ */
+export const BUILD_MANIFEST_SCHEMA = 'lifeboat.build/v1';
+
+export interface BuildInputs {
+  /** sha256 of the capture's capture.json (which holds the sha256 of every captured file). */
+  capture: string;
+  /** Where the capture bundle was, for verify (a path on the building machine). */
+  captureDir: string;
+  /** sha256 of the effective configuration as canonical JSON (recipe and flags included). */
+  config: string;
+  /** The recipe file and its sha256, when one was given. */
+  recipe: { file: string; sha256: string } | null;
+  /** The builder image's ID: it pins every Debian package of the rescue userland. */
+  builderImage: string;
+  lifeboatVersion: string;
+  sourceDateEpoch: number;
+}
+
+export interface Artifact {
+  /** File name inside the output directory. */
+  name: string;
+  sha256: string;
+  size: number;
+}
+
+export interface BuildManifest {
+  schema: typeof BUILD_MANIFEST_SCHEMA;
+  inputs: BuildInputs;
+  artifacts: Artifact[];
+}
+
+export function sha256Of(data: string | Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+export async function sha256OfFile(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+export async function describeArtifact(dir: string, name: string): Promise<Artifact> {
+  const path = join(dir, name);
+  return { name, sha256: await sha256OfFile(path), size: (await stat(path)).size };
+}
+
+export function formatBuildManifest(manifest: BuildManifest): string {
+  const artifacts = [...manifest.artifacts].sort((a, b) => (a.name < b.name ? -1 : 1));
+  return canonicalJson({ ...manifest, artifacts });
+}

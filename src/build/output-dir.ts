@@ -1,0 +1,44 @@
+import { chmod, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { UsageError } from '../errors.js';
+
+/**
+ * Artifacts are written into a private temporary directory beside the output directory and moved
+ * into place only when the build is complete: a failed or interrupted build leaves no partial
+ * artifact. Every artifact is 0600 — an initrd can hold keys the recipe asked for.
+ */
+export interface StagingArea {
+  /** Write artifacts here. */
+  dir: string;
+  /** Move every file into the output directory (replacing same-named ones), mode 0600. */
+  commit(): Promise<string[]>;
+  /** Remove the staging area (after a failure). */
+  discard(): Promise<void>;
+}
+
+export async function stageOutput(outDir: string): Promise<StagingArea> {
+  const parent = dirname(outDir);
+  try {
+    if (!(await stat(parent)).isDirectory()) throw new Error('not a directory');
+  } catch {
+    throw new UsageError(`--out ${outDir}: its parent directory ${parent} does not exist`);
+  }
+  const dir = join(parent, `.${basename(outDir)}.partial-${process.pid}-${Date.now()}`);
+  await mkdir(dir, { mode: 0o700 });
+  return {
+    dir,
+    async commit() {
+      await mkdir(outDir, { recursive: true, mode: 0o700 });
+      const names = (await readdir(dir)).sort();
+      for (const name of names) {
+        await chmod(join(dir, name), 0o600);
+        await rename(join(dir, name), join(outDir, name));
+      }
+      await rm(dir, { recursive: true, force: true });
+      return names;
+    },
+    async discard() {
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
