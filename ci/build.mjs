@@ -23,14 +23,6 @@ await build({
 });
 chmodSync('dist/lifeboat.mjs', 0o755);
 
-// The library closure alone, for bench/capture.mjs to time against `ldd`.
-await build({
-  ...common,
-  entryPoints: { 'bench-libraries': 'src/capture/libraries.ts' },
-  outdir: 'dist',
-  outExtension: { '.js': '.mjs' },
-});
-
 // lifeboat inside the rescue system (dist/rescue/lifeboat.mjs): one file with every npm
 // dependency in it, for Debian bookworm's Node.js 18, with no package.json beside it (src/paths.ts
 // takes the version from LIFEBOAT_VERSION instead). ssh2's optional native parts (cpu-features,
