@@ -13,15 +13,27 @@ export const BUILD_MANIFEST_SCHEMA = 'lifeboat.build/v1';
 export interface BuildInputs {
   /** sha256 of the capture's capture.json (which holds the sha256 of every captured file). */
   capture: string;
-  /** Where the capture bundle was, for verify (a path on the building machine). */
+  /**
+   * Where the capture bundle was, for verify: a path on the building machine, or one relative to
+   * the manifest's directory when the bundle was copied into the output (mkrescue).
+   */
   captureDir: string;
-  /** sha256 of the effective configuration as canonical JSON (recipe and flags included). */
+  /**
+   * sha256 of the effective configuration as canonical JSON (recipe and flags included), less
+   * what cannot change the media: paths, output.dir and output.url, and sourceDateEpoch (below).
+   */
   config: string;
   /** The recipe file and its sha256, when one was given. */
   recipe: { file: string; sha256: string } | null;
   /** The builder image's ID: it pins every Debian package of the rescue userland. */
   builderImage: string;
   lifeboatVersion: string;
+  /** sha256 of lifeboat as the rescue system carries it (dist/rescue/lifeboat.mjs). */
+  lifeboatBundle: string;
+  /** sha256 of each skeleton layer used (skel/default, skel/<output method>), in order. */
+  skeleton: string[];
+  /** sha256 of each of the recipe's overlays (rescue.overlays), in order. */
+  overlays: string[];
   sourceDateEpoch: number;
 }
 
@@ -35,6 +47,11 @@ export interface Artifact {
 export interface BuildManifest {
   schema: typeof BUILD_MANIFEST_SCHEMA;
   inputs: BuildInputs;
+  /**
+   * The configuration inputs.config is the digest of, secrets left out: `lifeboat verify` builds
+   * with it again (a configuration layer), taking secrets from its own configuration.
+   */
+  configuration: unknown;
   artifacts: Artifact[];
 }
 

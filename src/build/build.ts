@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   createWriteStream,
   existsSync,
@@ -5,25 +6,35 @@ import {
   mkdtempSync,
   readFileSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
-import { copyFile, writeFile } from 'node:fs/promises';
+import { copyFile, cp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract } from 'tar-stream';
 import { bundleFilePath, readBundle, verifyBundle } from '../capture/bundle.js';
 import { canonicalJson } from '../capture/canonical-json.js';
 import { MANIFEST_FILE } from '../capture/manifest.js';
+import { configWithoutSecrets } from '../config/dump.js';
 import type { EffectiveConfig } from '../config/load.js';
+import type { Config, ConfigLayer } from '../config/schema.js';
 import { type BuilderImage, ensureBuilderImage } from '../engine/builder-image.js';
-import { type RunningContainer, withContainer } from '../engine/container.js';
+import {
+  type ExecOptions,
+  type RunningContainer,
+  runContainer,
+  withContainer,
+} from '../engine/container.js';
 import type { Engine } from '../engine/engine.js';
-import { JobError, UsageError } from '../errors.js';
+import { errorMessage, JobError, UsageError } from '../errors.js';
 import type { Log } from '../log/log.js';
 import { IMAGES_DIR, PACKAGE_ROOT, SKEL_DIR, VERSION } from '../paths.js';
 import {
   BUILD_MANIFEST_SCHEMA,
+  type BuildInputs,
   type BuildManifest,
   describeArtifact,
   formatBuildManifest,
@@ -43,14 +54,19 @@ import { stageOutput } from './output-dir.js';
  *
  *   1. check the inputs (a whole capture, of an architecture this builder makes media for)
  *   2. the builder image, and on top of it an image with the recipe's packages
- *   3. in one container: the rescue rootfs from the rescue base, skel layers, the capture and
+ *   3. the digest of every input; when --out holds media made from the same ones, stop there
+ *   4. in one container: the rescue rootfs from the rescue base, skel layers, the capture and
  *      lifeboat itself (assemble-rootfs)
- *   4. the initrd: the rootfs as a tar stream → lifeboat's newc writer → compressed in the
+ *   5. the initrd: the rootfs as a tar stream → lifeboat's newc writer → compressed in the
  *      container with pinned settings
- *   5. the outputs the configuration asks for (ISO, RAMDISK)
- *   6. manifest.json; then the artifacts move into --out together, 0600
+ *   6. the outputs the configuration asks for (ISO, RAMDISK)
+ *   7. manifest.json; then the artifacts move into --out together, 0600
  */
 export const SUPPORTED_OUTPUTS = ['iso', 'ramdisk'] as const;
+/** lifeboat as the rescue system runs it: one file, npm dependencies included (ci/build.mjs). */
+const RESCUE_LIFEBOAT = join(PACKAGE_ROOT, 'dist', 'rescue', 'lifeboat.mjs');
+/** Where includeCapture puts the capture bundle inside the output directory. */
+export const CAPTURE_SUBDIR = 'capture';
 const BUILDER_ARCH = 'x86_64';
 
 export interface BuildOptions {
@@ -61,12 +77,22 @@ export interface BuildOptions {
   log: Log;
   /** Called with a short line per phase (progress view). */
   progress?: (line: string) => void;
+  /**
+   * Copy the capture bundle into the output as `capture/` and name it relatively in the
+   * manifest, so the output directory alone is enough for `lifeboat verify` (mkrescue does: its
+   * capture lives in a build area that is removed afterwards).
+   */
+  includeCapture?: boolean;
+  /** Build even when the output holds media from the same inputs. */
+  force?: boolean;
 }
 
 export interface BuildResult {
   manifest: BuildManifest;
   outDir: string;
   artifacts: string[];
+  /** The output already held media from the same inputs; nothing was built. */
+  upToDate: boolean;
 }
 
 export async function buildRescueMedia(options: BuildOptions): Promise<BuildResult> {
@@ -107,6 +133,17 @@ export async function buildRescueMedia(options: BuildOptions): Promise<BuildResu
     );
   }
 
+  const skeletons = skeletonLayers(config.output.methods);
+  const overlays = config.rescue.overlays.map((dir) =>
+    resolve(effective.recipe ? dirname(effective.recipe.file) : process.cwd(), dir),
+  );
+  for (const dir of overlays) {
+    if (!existsSync(dir) || !statSync(dir).isDirectory())
+      throw new UsageError(`rescue.overlays: ${dir} is not a directory`, {
+        hint: "A relative overlay path is relative to the recipe's directory.",
+      });
+  }
+
   // 2. Builder image, and the recipe's packages on top.
   say('builder image');
   const builder = await ensureBuilderImage({
@@ -116,26 +153,52 @@ export async function buildRescueMedia(options: BuildOptions): Promise<BuildResu
     baseImage: config.builder.baseImage,
     log,
   });
-  const image = await withRecipePackages(engine, builder, config.rescue.packages, log);
+  const image = await withRecipePackages(
+    engine,
+    builder,
+    config.rescue.packages,
+    effective.recipe?.file,
+    log,
+  );
 
-  const staging = await stageOutput(resolve(options.outDir));
+  // 3. Every input, known before anything is built; an output made from the same ones is kept.
+  const outDir = resolve(options.outDir);
+  const epoch =
+    config.sourceDateEpoch ?? (await derivedEpoch(engine, image, config.paths.workDir, log));
+  const inputs: BuildInputs = {
+    capture: sha256Of(readFileSync(join(bundleDir, MANIFEST_FILE))),
+    captureDir: options.includeCapture ? CAPTURE_SUBDIR : bundleDir,
+    config: sha256Of(canonicalJson(mediaConfig(config))),
+    recipe: effective.recipe
+      ? { file: effective.recipe.file, sha256: sha256Of(readFileSync(effective.recipe.file)) }
+      : null,
+    builderImage: image.id,
+    lifeboatVersion: VERSION,
+    lifeboatBundle: sha256Of(readFileSync(RESCUE_LIFEBOAT)),
+    skeleton: await Promise.all(skeletons.map(layerDigest)),
+    overlays: await Promise.all(overlays.map(layerDigest)),
+    sourceDateEpoch: epoch,
+  };
+  if (!options.force) {
+    const current = await currentBuild(outDir, inputs);
+    if ('manifest' in current) {
+      say(`up to date: ${outDir} holds media built from these inputs`);
+      return { manifest: current.manifest, outDir, artifacts: current.artifacts, upToDate: true };
+    }
+    if (current.why !== undefined) say(`rebuilding: ${current.why}`);
+  }
+
+  const staging = await stageOutput(outDir);
   try {
     const built = await withContainer({ engine, image: image.tag, log }, async (container) => {
-      const epoch = config.sourceDateEpoch ?? (await derivedEpoch(container));
       const env = { SOURCE_DATE_EPOCH: String(epoch) };
 
-      // 3. The rescue root filesystem.
+      // 4. The rescue root filesystem.
       say('rescue root filesystem');
       await container.putArchive('/work/capture', await captureLayer(bundleDir));
-      const skels = await putSkelLayers(
-        container,
-        config.output.methods,
-        config.ssh.authorizedKeys,
-      );
-      await container.putArchive(
-        '/work/lifeboat',
-        await directoryLayer(join(PACKAGE_ROOT, 'dist', 'rescue')),
-      );
+      const skels = await putSkelLayers(container, skeletons, config.ssh.authorizedKeys);
+      const overlaysIn = await putLayers(container, 'overlay', overlays);
+      await container.putArchive('/work/lifeboat', await directoryLayer(dirname(RESCUE_LIFEBOAT)));
       await run(
         container,
         'assemble-rootfs',
@@ -150,6 +213,7 @@ export async function buildRescueMedia(options: BuildOptions): Promise<BuildResu
           '/work/lifeboat/lifeboat.mjs',
           '--kernel-version',
           kernel.version,
+          ...overlaysIn.flatMap((dir) => ['--overlay', dir]),
         ],
         { env, timeoutMs: 20 * 60_000 },
       );
@@ -165,18 +229,20 @@ export async function buildRescueMedia(options: BuildOptions): Promise<BuildResu
         );
       }
 
-      // 4. The initrd: lifeboat's own cpio writer, compressed in the container.
+      // 5. The initrd: lifeboat's own cpio writer, compressed in the container.
       say('initrd');
-      const cpio = tarToNewc(await container.getArchive('/work/rootfs'), {
-        sourceDateEpoch: epoch,
-        stripComponents: 1,
-        onWarning: (message) => log.warn(`initrd: ${message}`),
-      });
+      // Opened only once the compressor runs (see ExecOptions.stdin: the engine's container lock).
+      const cpio = async () =>
+        tarToNewc(await container.getArchive('/work/rootfs'), {
+          sourceDateEpoch: epoch,
+          stripComponents: 1,
+          onWarning: (message) => log.warn(`initrd: ${message}`),
+        });
       await compressInto(container, cpio, config.output.compression, '/work/out/initrd.img');
       await copyFile(bundleFilePath(bundleDir, kernelFile.sha256), join(staging.dir, 'vmlinuz'));
       await container.putArchive('/work/out', await directoryLayer(staging.dir));
 
-      // 5. Outputs.
+      // 6. Outputs.
       const cmdline = config.kernel.cmdline;
       if (config.output.methods.includes('iso')) {
         say('ISO');
@@ -197,7 +263,7 @@ export async function buildRescueMedia(options: BuildOptions): Promise<BuildResu
         'initrd.img',
         'lifeboat.iso',
       ]);
-      return { epoch, cmdline };
+      return { cmdline };
     });
 
     if (config.output.methods.includes('ramdisk')) {
@@ -208,34 +274,39 @@ export async function buildRescueMedia(options: BuildOptions): Promise<BuildResu
       rmSync(join(staging.dir, 'initrd.img'), { force: true });
     }
 
-    // 6. manifest.json, then everything into --out at once.
+    // 7. manifest.json, then everything into --out at once.
     const names = ['vmlinuz', 'initrd.img', 'cmdline.txt', 'lifeboat.iso'].filter((n) =>
       existsSync(join(staging.dir, n)),
     );
+    if (options.includeCapture) {
+      await cp(bundleDir, join(staging.dir, CAPTURE_SUBDIR), { recursive: true });
+    }
     const manifest: BuildManifest = {
       schema: BUILD_MANIFEST_SCHEMA,
-      inputs: {
-        capture: sha256Of(readFileSync(join(bundleDir, MANIFEST_FILE))),
-        captureDir: bundleDir,
-        config: sha256Of(canonicalJson(config)),
-        recipe: effective.recipe
-          ? { file: effective.recipe.file, sha256: sha256Of(readFileSync(effective.recipe.file)) }
-          : null,
-        builderImage: image.id,
-        lifeboatVersion: VERSION,
-        sourceDateEpoch: built.epoch,
-      },
+      inputs,
+      configuration: configWithoutSecrets(mediaConfig(config)),
       artifacts: await Promise.all(names.map((n) => describeArtifact(staging.dir, n))),
     };
     await writeFile(join(staging.dir, 'manifest.json'), formatBuildManifest(manifest), {
       mode: 0o600,
     });
     const artifacts = await staging.commit();
-    return { manifest, outDir: resolve(options.outDir), artifacts };
+    return { manifest, outDir, artifacts, upToDate: false };
   } catch (error) {
     await staging.discard();
     throw error;
   }
+}
+
+/**
+ * The configuration that can change the media's bytes: where things are written (paths,
+ * output.dir, output.url) cannot, workflow steps do not run in a build, and SOURCE_DATE_EPOCH is
+ * an input of its own.
+ */
+function mediaConfig(config: Config): ConfigLayer {
+  const { paths: _paths, steps: _steps, sourceDateEpoch: _epoch, output, ...rest } = config;
+  const { dir: _dir, url: _url, ...media } = output;
+  return { ...rest, output: media };
 }
 
 /**
@@ -246,6 +317,7 @@ async function withRecipePackages(
   engine: Engine,
   builder: BuilderImage,
   packages: readonly string[],
+  recipeFile: string | undefined,
   log: Log,
 ) {
   if (packages.length === 0) return builder;
@@ -263,45 +335,127 @@ async function withRecipePackages(
       `ARG BASE_IMAGE\nFROM \${BASE_IMAGE}\nRUN ${install}\n`,
     );
     return await ensureBuilderImage({ engine, imagesDir: dir, name, baseImage: builder.id, log });
+  } catch (error) {
+    // rescue-packages says in one line which name the distribution lacks; that line, with the
+    // key and file to fix, is the whole story (the generated Dockerfile is gone by now).
+    const said = errorMessage(error)
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line.startsWith('rescue-packages: ') && !line.includes('updating'));
+    if (said.length === 0) throw error;
+    const where = recipeFile ? ` (recipe ${recipeFile})` : '';
+    throw new UsageError(
+      `rescue.packages${where}: ${said.map((l) => l.slice('rescue-packages: '.length)).join('; ')}`,
+      { hint: 'Remove or correct that package name; nothing was built.' },
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
 /**
- * SOURCE_DATE_EPOCH when the recipe gives none: the newest file time in the rescue base, which
- * the builder image pins. Every date in the media is then no later than its newest input.
+ * SOURCE_DATE_EPOCH when the configuration gives none: the newest file time in the rescue base,
+ * which the builder image pins. Every date in the media is then no later than its newest input.
+ * A function of the image ID alone, so it is kept per image in the work directory and a warm
+ * rebuild starts no container to find it again.
  */
-async function derivedEpoch(container: RunningContainer): Promise<number> {
-  const result = await run(container, 'finding SOURCE_DATE_EPOCH', [
-    'find',
-    '/opt/lifeboat/rescue-base',
-    '-xdev',
-    '-printf',
-    '%T@\\n',
-  ]);
+async function derivedEpoch(
+  engine: Engine,
+  image: BuilderImage,
+  workDir: string,
+  log: Log,
+): Promise<number> {
+  const cache = join(workDir, 'cache', 'epoch', image.id.replace(/^sha256:/, ''));
+  const cached = Number(existsSync(cache) ? readFileSync(cache, 'utf8') : NaN);
+  if (Number.isInteger(cached) && cached > 0) return cached;
+  const result = await runContainer({
+    engine,
+    image: image.tag,
+    cmd: ['find', '/opt/lifeboat/rescue-base', '-xdev', '-printf', '%T@\\n'],
+    log,
+  });
   let newest = 0;
-  for (const line of result.split('\n')) newest = Math.max(newest, Math.floor(Number(line) || 0));
-  if (newest <= 0)
+  for (const line of result.stdout.split('\n'))
+    newest = Math.max(newest, Math.floor(Number(line) || 0));
+  if (result.exitCode !== 0 || newest <= 0)
     throw new JobError(
       'could not derive SOURCE_DATE_EPOCH from the builder image; set sourceDateEpoch',
     );
+  mkdirSync(dirname(cache), { recursive: true });
+  writeFileSync(cache, `${newest}\n`);
   return newest;
 }
 
-/** skel/default, then skel/<output method> layers that exist, then one with the recipe's keys. */
+/**
+ * Whether `outDir` already holds media built from exactly `inputs`: its manifest names the same
+ * inputs and every artifact still has the recorded sha256. Otherwise why not, when there was a
+ * manifest (a cache miss says why).
+ */
+async function currentBuild(
+  outDir: string,
+  inputs: BuildInputs,
+): Promise<{ manifest: BuildManifest; artifacts: string[] } | { why?: string }> {
+  let recorded: BuildManifest;
+  try {
+    recorded = JSON.parse(readFileSync(join(outDir, 'manifest.json'), 'utf8')) as BuildManifest;
+  } catch {
+    return {};
+  }
+  const changed = Object.keys(inputs).filter(
+    (key) =>
+      JSON.stringify(inputs[key as keyof BuildInputs]) !==
+      JSON.stringify(recorded.inputs?.[key as keyof BuildInputs]),
+  );
+  if (changed.length > 0) return { why: `changed since the last build: ${changed.join(', ')}` };
+  for (const artifact of recorded.artifacts) {
+    const now = await describeArtifact(outDir, artifact.name).catch(() => undefined);
+    if (now?.sha256 !== artifact.sha256) return { why: `${artifact.name} is missing or changed` };
+  }
+  if (inputs.captureDir === CAPTURE_SUBDIR) {
+    const kept = join(outDir, CAPTURE_SUBDIR, MANIFEST_FILE);
+    if (!existsSync(kept) || sha256Of(readFileSync(kept)) !== inputs.capture)
+      return { why: `${CAPTURE_SUBDIR}/ is missing or changed` };
+  }
+  const artifacts = recorded.artifacts.map((a) => a.name);
+  return { manifest: recorded, artifacts: [...artifacts, 'manifest.json'] };
+}
+
+/** skel/default, then skel/<output method> for each method that has one. */
+function skeletonLayers(outputs: readonly string[]): string[] {
+  return ['default', ...outputs]
+    .map((name) => join(SKEL_DIR, name))
+    .filter((dir, i) => i === 0 || existsSync(dir));
+}
+
+/** The sha256 of a directory's layer: the same tree gives the same digest (directoryLayer). */
+async function layerDigest(dir: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of await directoryLayer(dir)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** Puts each directory into the container as /work/KIND/N; returns those paths, in order. */
+async function putLayers(
+  container: RunningContainer,
+  kind: string,
+  dirs: readonly string[],
+): Promise<string[]> {
+  const paths: string[] = [];
+  for (const [i, dir] of dirs.entries()) {
+    const path = `/work/${kind}/${i}`;
+    await container.putArchive(path, await directoryLayer(dir));
+    paths.push(path);
+  }
+  return paths;
+}
+
+/** The skeleton layers, then one with the recipe's authorized keys. */
 async function putSkelLayers(
   container: RunningContainer,
-  outputs: readonly string[],
+  skeletons: readonly string[],
   authorizedKeys: readonly string[],
 ): Promise<string[]> {
-  const layers: string[] = [];
-  for (const name of ['default', ...outputs]) {
-    const dir = join(SKEL_DIR, name);
-    if (name !== 'default' && !existsSync(dir)) continue;
-    await container.putArchive(`/work/skel/${name}`, await directoryLayer(dir));
-    layers.push(`/work/skel/${name}`);
-  }
+  const layers = await putLayers(container, 'skel', skeletons);
   if (authorizedKeys.length > 0) {
     const dir = mkdtempSync(join(tmpdir(), 'lifeboat-keys-'));
     try {
@@ -311,8 +465,7 @@ async function putSkelLayers(
         `${authorizedKeys.join('\n')}\n`,
         { mode: 0o600 },
       );
-      await container.putArchive('/work/skel/recipe', await directoryLayer(dir));
-      layers.push('/work/skel/recipe');
+      layers.push(...(await putLayers(container, 'keys', [dir])));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -323,7 +476,7 @@ async function putSkelLayers(
 /** Compresses `data` with the pinned settings inside the container into `out`. */
 async function compressInto(
   container: RunningContainer,
-  data: NodeJS.ReadableStream,
+  data: () => Promise<Readable>,
   kind: 'zstd' | 'gzip' | 'xz' | 'none',
   out: string,
 ): Promise<void> {
@@ -347,7 +500,7 @@ async function compressInto(
       command.program,
       ...command.args,
     ],
-    { stdin: data as never, env: command.env, timeoutMs: 20 * 60_000 },
+    { stdin: data, env: command.env, timeoutMs: 20 * 60_000 },
   );
 }
 
@@ -355,7 +508,7 @@ async function run(
   container: RunningContainer,
   what: string,
   cmd: string[],
-  options: { env?: Record<string, string>; stdin?: string; timeoutMs?: number } = {},
+  options: ExecOptions = {},
 ): Promise<string> {
   const result = await container.exec(cmd, options);
   if (result.exitCode !== 0) {

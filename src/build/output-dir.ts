@@ -1,6 +1,8 @@
+import { rmSync } from 'node:fs';
 import { chmod, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { UsageError } from '../errors.js';
+import { onInterruptCleanup } from '../util/exit-cleanup.js';
 
 /**
  * Artifacts are written into a private temporary directory beside the output directory and moved
@@ -10,7 +12,10 @@ import { UsageError } from '../errors.js';
 export interface StagingArea {
   /** Write artifacts here. */
   dir: string;
-  /** Move every file into the output directory (replacing same-named ones), mode 0600. */
+  /**
+   * Move every entry into the output directory (replacing same-named ones): files 0600,
+   * directories (a capture bundle) 0700.
+   */
   commit(): Promise<string[]>;
   /** Remove the staging area (after a failure). */
   discard(): Promise<void>;
@@ -25,19 +30,26 @@ export async function stageOutput(outDir: string): Promise<StagingArea> {
   }
   const dir = join(parent, `.${basename(outDir)}.partial-${process.pid}-${Date.now()}`);
   await mkdir(dir, { mode: 0o700 });
+  // Ctrl-C exits without running the caller's catch: the staging area goes then too.
+  const forget = onInterruptCleanup(() => rmSync(dir, { recursive: true, force: true }));
   return {
     dir,
     async commit() {
+      forget();
       await mkdir(outDir, { recursive: true, mode: 0o700 });
       const names = (await readdir(dir)).sort();
       for (const name of names) {
-        await chmod(join(dir, name), 0o600);
+        const isDir = (await stat(join(dir, name))).isDirectory();
+        await chmod(join(dir, name), isDir ? 0o700 : 0o600);
+        // rename cannot replace a non-empty directory (the capture of an earlier build).
+        if (isDir) await rm(join(outDir, name), { recursive: true, force: true });
         await rename(join(dir, name), join(outDir, name));
       }
       await rm(dir, { recursive: true, force: true });
       return names;
     },
     async discard() {
+      forget();
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { installInterruptCleanup } from '../engine/container.js';
 import { ExitCode, LifeboatError } from '../errors.js';
 import { VERSION } from '../paths.js';
+import { registerBuild } from './commands/build.js';
 import { registerBuilder } from './commands/builder.js';
 import { registerCapture } from './commands/capture.js';
 import { registerDoctor } from './commands/doctor.js';
@@ -50,6 +51,7 @@ export function buildProgram(): Command {
   registerDump(program);
   registerBuilder(program);
   registerCapture(program);
+  registerBuild(program);
   registerWorkflows(program);
   for (const command of program.commands) {
     command.exitOverride();

@@ -28,6 +28,7 @@ export function builtinDefaults(env: NodeJS.ProcessEnv = process.env): ConfigLay
       requiredPrograms: [],
       packages: [],
       copyAsIs: [],
+      overlays: [],
       copyAsIsExclude: [],
       libs: [],
       modules: 'needed',

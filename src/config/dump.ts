@@ -10,6 +10,25 @@ export const REDACTED = '<redacted>';
 
 /** A copy of the configuration with every secret that is set replaced by <redacted>. */
 export function redactedConfig<T extends object>(config: T): T {
+  return eachSecret(config, (parent, leaf) => {
+    parent[leaf] = REDACTED;
+  });
+}
+
+/**
+ * A copy of the configuration with every secret left out: what may be written where anyone can
+ * read it (a build manifest), secrets then coming from the configuration of whoever reads it.
+ */
+export function configWithoutSecrets<T extends object>(config: T): T {
+  return eachSecret(config, (parent, leaf) => {
+    delete parent[leaf];
+  });
+}
+
+function eachSecret<T extends object>(
+  config: T,
+  change: (parent: Record<string, unknown>, leaf: string) => void,
+): T {
   const copy = structuredClone(config) as Record<string, unknown>;
   for (const path of secretPaths()) {
     const keys = path.split('.');
@@ -17,7 +36,7 @@ export function redactedConfig<T extends object>(config: T): T {
     let parent: unknown = copy;
     for (const key of keys) parent = (parent as Record<string, unknown> | undefined)?.[key];
     if (parent && typeof parent === 'object' && leaf in parent)
-      (parent as Record<string, unknown>)[leaf] = REDACTED;
+      change(parent as Record<string, unknown>, leaf);
   }
   return copy as T;
 }

@@ -91,6 +91,9 @@ const rescueSection = section({
     "Debian packages installed into the rescue system from the builder's distribution, whether the host has them or not.",
   ),
   copyAsIs: names('Host files and directories copied as they are. ReaR COPY_AS_IS.'),
+  overlays: names(
+    "Directories on the building machine copied over the rescue root filesystem last, owned by root (a relative path is relative to the recipe's directory, else the working directory).",
+  ),
   copyAsIsExclude: names('Paths left out of copyAsIs. ReaR COPY_AS_IS_EXCLUDE.'),
   libs: names(
     'Extra shared libraries (dlopen-ed: NSS modules, libgcc_s...), as sonames or globs. ReaR LIBS.',

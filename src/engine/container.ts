@@ -7,6 +7,7 @@ import type Docker from 'dockerode';
 import type { Pack } from 'tar-stream';
 import { errorMessage, JobError } from '../errors.js';
 import type { Log } from '../log/log.js';
+import { runInterruptCleanups } from '../util/exit-cleanup.js';
 import { type Engine, engineError, statusCode } from './engine.js';
 
 /**
@@ -50,8 +51,14 @@ export interface ExecOptions {
   env?: Readonly<Record<string, string>>;
   workingDir?: string;
   user?: string;
-  /** Fed to the command's stdin, which is then closed. No stdin when unset. */
-  stdin?: string | Buffer | Readable;
+  /**
+   * Fed to the command's stdin, which is then closed. No stdin when unset. A function is called
+   * once the command runs, for a stream that must not be opened before: the engine holds a
+   * container's lock while it streams an archive out of it (getArchive), and creating an exec in
+   * that container waits for the lock, so an archive of the same container piped into an exec
+   * must be opened after the exec has started, or both wait for ever.
+   */
+  stdin?: string | Buffer | Readable | (() => Promise<Readable>);
   /** Fail after this long (the command itself goes when its container is removed). */
   timeoutMs?: number;
 }
@@ -122,7 +129,8 @@ export interface InterruptCleanupOptions {
 }
 
 /**
- * On the first SIGINT or SIGTERM: remove this process's containers, then exit 130 or 143 (the
+ * On the first SIGINT or SIGTERM: run the registered cleanups (util/exit-cleanup.ts: staged
+ * outputs), remove this process's containers, then exit 130 or 143 (the
  * shell's 128 + signal number). Installing twice is a no-op. The handlers are dropped as soon as
  * one fires, so a second Ctrl-C while the engine is slow kills lifeboat the default way.
  * Returns a function that uninstalls the handlers.
@@ -139,6 +147,7 @@ export function installInterruptCleanup(options: InterruptCleanupOptions = {}): 
       const giveUp = new Promise<void>((resolve) => {
         timer = setTimeout(resolve, timeoutMs);
       });
+      runInterruptCleanups();
       Promise.race([sweepAll(options.log), giveUp]).finally(() => {
         clearTimeout(timer);
         exit(signal === 'SIGINT' ? 130 : 143);
@@ -408,7 +417,9 @@ async function execIn(
   }
   log.debug(`[${label}] exec in container ${container.id.slice(0, 12)}`);
   const output = collectOutput(engine, stream, label, log);
-  feedStdin(stream, options.stdin);
+  // Settles only if feeding stdin fails: then the command would wait for an end of file.
+  const stdinFailed = feedStdin(stream, options.stdin);
+  stdinFailed.catch(() => undefined); // raced below; never an unhandled rejection
 
   // The exec's stream does not always end when the command does, so its end is only a cue: the
   // engine's own record (Running false with an ExitCode) is what says the command is finished.
@@ -420,7 +431,15 @@ async function execIn(
       output.abandon();
       throw new JobError(`${label} did not finish within ${seconds(options.timeoutMs)}.`);
     }
-    await within(output.ended, Math.min(delay, deadline - Date.now()));
+    try {
+      await within(
+        Promise.race([output.ended, stdinFailed]),
+        Math.min(delay, deadline - Date.now()),
+      );
+    } catch (error) {
+      output.abandon();
+      throw error;
+    }
     delay = Math.min(delay * 2, 1_000);
     let info: Docker.ExecInspectInfo;
     try {
@@ -437,14 +456,24 @@ async function execIn(
   return { exitCode, stdout, stderr };
 }
 
-function feedStdin(stream: NodeJS.ReadWriteStream, stdin: ExecOptions['stdin']): void {
-  if (stdin === undefined) return;
-  // Ending our side of the connection is how the command sees end-of-file.
-  if (stdin instanceof Readable) {
-    stdin.pipe(stream);
-  } else {
-    stream.end(stdin);
-  }
+/**
+ * Sends `stdin` to the command; ending our side of the connection is how the command sees end of
+ * file. The promise never resolves: it rejects when the source fails (its error is the command's
+ * error, as with a shell pipeline whose first stage failed).
+ */
+function feedStdin(stream: NodeJS.ReadWriteStream, stdin: ExecOptions['stdin']): Promise<never> {
+  return new Promise<never>((_resolve, reject) => {
+    if (stdin === undefined) return;
+    if (typeof stdin === 'string' || Buffer.isBuffer(stdin)) {
+      stream.end(stdin);
+      return;
+    }
+    const source = typeof stdin === 'function' ? stdin() : Promise.resolve(stdin);
+    source.then((readable) => {
+      readable.once('error', reject);
+      readable.pipe(stream);
+    }, reject);
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

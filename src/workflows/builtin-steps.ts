@@ -1,9 +1,12 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { buildRescueMedia } from '../build/build.js';
 import { writeBundle } from '../capture/bundle.js';
 import { captureHost } from '../capture/capture.js';
 import { type BuilderImage, ensureBuilderImage } from '../engine/builder-image.js';
+import type { Engine } from '../engine/engine.js';
 import { connectEngine, engineVersion } from '../engine/engine.js';
+import { JobError } from '../errors.js';
 import { IMAGES_DIR } from '../paths.js';
 import type { Step, StepContext } from '../steps/types.js';
 
@@ -23,6 +26,8 @@ function step(
 export const BUILDER_IMAGE_RESULT = 'builder.image';
 /** The capture bundle's directory. */
 export const CAPTURE_RESULT = 'capture.bundle';
+/** The BuildResult of the rescue media. */
+export const MEDIA_RESULT = 'media';
 
 export const BUILTIN_STEPS: Step[] = [
   step('prep', 10, 'build_area', async (ctx) => {
@@ -67,6 +72,22 @@ export const BUILTIN_STEPS: Step[] = [
       `${manifest.programs.found.length} programs, ${manifest.libraries.resolved.length} libraries, ${manifest.kernel?.modules.length ?? 0} modules, ${manifest.files.length} files`,
     );
     for (const warning of manifest.warnings) ctx.log.debug(`capture: ${warning}`);
+  }),
+
+  step('build', 200, 'rescue_media', async (ctx) => {
+    const bundleDir = ctx.results.get(CAPTURE_RESULT) as string | undefined;
+    if (!bundleDir) throw new JobError('no capture to build from (the capture stage did not run)');
+    const result = await buildRescueMedia({
+      engine: ctx.results.get('engine') as Engine,
+      bundleDir,
+      effective: ctx.effective,
+      outDir: ctx.config.output.dir,
+      log: ctx.log,
+      progress: (line) => ctx.output(line),
+      // The build area goes at cleanup; the output keeps the capture, for `lifeboat verify`.
+      includeCapture: true,
+    });
+    ctx.results.set(MEDIA_RESULT, result);
   }),
 
   step('cleanup', 990, 'remove_build_area', async (ctx) => {

@@ -45,8 +45,9 @@ const VERSION = (
   JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }
 ).version;
 
+// -n: ssh must not read the serial console's input, or it swallows the next command typed there.
 const SSH_OPTIONS =
-  '-o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR';
+  '-n -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR';
 
 const engineWhy = await engineMissing();
 const fixture = await debianFixture();

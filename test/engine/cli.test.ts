@@ -1,10 +1,18 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { expect, it } from 'vitest';
 import { OWNER_LABEL } from '../../src/engine/container.js';
 import { connectEngine } from '../../src/engine/engine.js';
 import { lifeboat, sandbox } from '../support/cli.js';
+import { debianFixture } from '../support/fixtures.js';
 import { describeTier, engineMissing } from '../support/tiers.js';
 
 describeTier('engine', await engineMissing())('lifeboat CLI on a real engine', () => {
@@ -34,30 +42,52 @@ describeTier('engine', await engineMissing())('lifeboat CLI on a real engine', (
     expect(failing.stderr).toContain('nope');
   });
 
-  it('mkrescue runs its stages with site steps, cleans up, and says it makes no media yet', async () => {
+  it('mkrescue on the example host runs site steps between its stages, makes the media, keeps the capture for verify, and cleans up', async () => {
+    const fixture = await debianFixture();
+    if ('missing' in fixture) throw new Error(fixture.missing);
     const box = sandbox();
     const steps = join(box.dir, 'steps');
     const seen = join(box.dir, 'seen');
+    const out = join(box.dir, 'media');
     mkdirSync(join(steps, 'build'), { recursive: true });
     writeFileSync(join(steps, 'build', '300_site.sh'), `echo "$STAGE $PROGS" >"${seen}"\n`);
     const result = await lifeboat(
-      ['mkrescue', ...box.sets, '--set', `steps.dirs=[${steps}]`, '--set', 'rescue.programs+=curl'],
+      [
+        'mkrescue',
+        '--root',
+        fixture.root,
+        '--out',
+        out,
+        ...box.sets,
+        '--set',
+        `steps.dirs=[${steps}]`,
+        '--set',
+        'rescue.programs+=curl',
+      ],
       { env: box.env },
     );
-    expect(result.exitCode).toBe(0);
+    expect(result.exitCode, result.all).toBe(0);
     expect(readFileSync(seen, 'utf8')).toBe('build curl\n');
-    expect(result.stdout).toMatch(
-      /every step succeeded; builder image lifeboat-builder\/debian-bookworm:[0-9a-f]{16} is ready/,
-    );
-    expect(result.stderr).toContain(
-      'this version of lifeboat makes no rescue media yet: the build, pack and output stages',
-    );
+    expect(result.stdout).toMatch(/mkrescue: rescue media in .*media: lifeboat\.iso \d+\.\d MiB/);
+    expect(readdirSync(out).sort()).toEqual(['capture', 'lifeboat.iso', 'manifest.json']);
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
+    expect(manifest.inputs.captureDir).toBe('capture');
     expect(readdirSync(join(box.dir, 'work', 'build'))).toEqual([]);
     const logFile = /^log: (.*)$/m.exec(result.stderr)?.[1] ?? '';
     const log = readFileSync(logFile, 'utf8');
     expect(log).toMatch(/step prep\/050_builder_image done in \d+ ms/);
     expect(log).toMatch(/step build\/300_site starts \(.*300_site\.sh\)/);
-  });
+
+    // The output directory alone is enough to check the media, wherever it is moved.
+    const moved = join(box.dir, 'moved');
+    renameSync(out, moved);
+    const verified = await lifeboat(
+      ['verify', '--manifest', join(moved, 'manifest.json'), ...box.sets],
+      { env: box.env },
+    );
+    expect(verified.exitCode, verified.all).toBe(0);
+    expect(verified.stdout).toMatch(/^identical {2}lifeboat\.iso {2}[0-9a-f]{64}$/m);
+  }, 600_000);
 
   it('a failing step stops mkrescue with exit 1, names the step and log, and cleanup still runs', async () => {
     const box = sandbox();

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { bootTest } from '../../boot/boot-test.js';
-import { buildRescueMedia } from '../../build/build.js';
+import { type BuildResult, buildRescueMedia } from '../../build/build.js';
 import type { BuildManifest } from '../../build/build-manifest.js';
 import { connectEngine, engineVersion } from '../../engine/engine.js';
 import { JobError, UsageError } from '../../errors.js';
@@ -18,11 +19,6 @@ export function describeBuild(manifest: BuildManifest): string {
     .join(', ');
 }
 
-/**
- * Not registered yet: the initrd step of buildRescueMedia deadlocks (getArchive → newc writer →
- * exec stdin never drains); `build`, `verify` and mkrescue's build stage are wired in once it
- * is fixed and tested end to end.
- */
 export function registerBuild(program: Command): void {
   program
     .command('build')
@@ -30,8 +26,12 @@ export function registerBuild(program: Command): void {
     .requiredOption('--capture <dir>', 'the capture bundle (lifeboat capture --out)')
     .requiredOption('-o, --out <dir>', 'where the artifacts and manifest.json go')
     .option('--boot-test', 'boot the result in QEMU and wait for the rescue system to be ready')
+    .option('--force', 'build even when --out holds media made from the same inputs')
     .action(
-      async (options: { capture: string; out: string; bootTest?: boolean }, command: Command) => {
+      async (
+        options: { capture: string; out: string; bootTest?: boolean; force?: boolean },
+        command: Command,
+      ) => {
         const session = await openSession('build', command.optsWithGlobals<GlobalOptions>());
         const engine = connectEngine();
         await engineVersion(engine);
@@ -43,9 +43,10 @@ export function registerBuild(program: Command): void {
           outDir: options.out,
           log: session.log,
           progress: (line) => session.log.info(`build: ${line}`),
+          force: options.force,
         });
         session.log.info(
-          `built in ${((Date.now() - started) / 1000).toFixed(0)} s → ${result.outDir}: ${describeBuild(result.manifest)}`,
+          `${result.upToDate ? 'up to date, checked' : 'built'} in ${((Date.now() - started) / 1000).toFixed(1)} s → ${result.outDir}: ${describeBuild(result.manifest)}`,
         );
         if (options.bootTest) await bootTest(result.outDir, result.artifacts, session.log);
       },
@@ -65,22 +66,38 @@ export function registerBuild(program: Command): void {
           `--manifest ${file}: not a readable manifest.json (${(error as Error).message})`,
         );
       }
-      const recipe = recorded.inputs.recipe?.file;
-      const globals = command.optsWithGlobals<GlobalOptions>();
-      const session = await openSession('verify', {
-        ...globals,
-        ...(recipe ? { recipe } : {}),
-        set: [...(globals.set ?? []), `sourceDateEpoch=${recorded.inputs.sourceDateEpoch}`],
-      });
-      const engine = connectEngine();
-      await engineVersion(engine);
-      const rebuilt = await buildRescueMedia({
-        engine,
-        bundleDir: recorded.inputs.captureDir,
-        effective: session.effective,
-        outDir: resolve(dirname(file), '.verify'),
-        log: session.log,
-      });
+      // Rebuilt beside the manifest (same file system, no copy), then removed: verify only says.
+      const scratch = await mkdtemp(join(dirname(file), '.verify-'));
+      let rebuilt: BuildResult;
+      try {
+        // The recorded configuration is a layer above site, local and --config (secrets, which
+        // it leaves out, come from those); --set flags still win, to try a change on purpose.
+        const recordedConfig = join(scratch, 'recorded-configuration.json');
+        await writeFile(recordedConfig, JSON.stringify(recorded.configuration ?? {}), {
+          mode: 0o600,
+        });
+        const recipe = recorded.inputs.recipe?.file;
+        const globals = command.optsWithGlobals<GlobalOptions>();
+        const session = await openSession('verify', {
+          ...globals,
+          ...(recipe ? { recipe } : {}),
+          config: [...(globals.config ?? []), recordedConfig],
+          set: [...(globals.set ?? []), `sourceDateEpoch=${recorded.inputs.sourceDateEpoch}`],
+        });
+        const engine = connectEngine();
+        await engineVersion(engine);
+        rebuilt = await buildRescueMedia({
+          engine,
+          bundleDir: resolve(dirname(file), recorded.inputs.captureDir),
+          effective: session.effective,
+          outDir: join(scratch, 'out'),
+          log: session.log,
+          progress: (line) => session.log.info(`verify: rebuilding: ${line}`),
+          force: true,
+        });
+      } finally {
+        await rm(scratch, { recursive: true, force: true });
+      }
       let different = 0;
       for (const artifact of recorded.artifacts) {
         const again = rebuilt.manifest.artifacts.find((a) => a.name === artifact.name);
@@ -91,6 +108,7 @@ export function registerBuild(program: Command): void {
         );
       }
       for (const [key, value] of Object.entries(recorded.inputs)) {
+        if (key === 'captureDir') continue; // where, not what: the capture's digest is compared
         const now = (rebuilt.manifest.inputs as unknown as Record<string, unknown>)[key];
         if (JSON.stringify(now) !== JSON.stringify(value)) {
           process.stdout.write(

@@ -1,18 +1,22 @@
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import type { BuilderImage } from '../../engine/builder-image.js';
+import { bootTest } from '../../boot/boot-test.js';
+import type { BuildResult } from '../../build/build.js';
 import { configDir, PACKAGE_ROOT } from '../../paths.js';
 import type { RunState } from '../../steps/context.js';
 import { discoverUserSteps } from '../../steps/discover.js';
 import { formatPlan, planWorkflow } from '../../steps/plan.js';
 import { runPlan } from '../../steps/run.js';
 import { WORKFLOWS, type WorkflowName } from '../../steps/workflows.js';
-import { BUILDER_IMAGE_RESULT, BUILTIN_STEPS } from '../../workflows/builtin-steps.js';
+import { BUILTIN_STEPS, MEDIA_RESULT } from '../../workflows/builtin-steps.js';
 import { type GlobalOptions, openSession } from '../session.js';
+import { describeBuild } from './build.js';
 
 interface WorkflowOptions {
   simulate?: boolean;
   keepBuildDir?: boolean;
+  out?: string;
+  bootTest?: boolean;
 }
 
 /** Runs a workflow: built-in steps and user steps merged into its stages (see docs/steps.md). */
@@ -20,7 +24,12 @@ async function runWorkflow(
   name: WorkflowName,
   options: WorkflowOptions & GlobalOptions,
 ): Promise<void> {
-  const session = await openSession(name, options);
+  // --out is output.dir for this run (JSON-quoted: YAML reads a JSON string as is).
+  const sets = [
+    ...(options.set ?? []),
+    ...(options.out ? [`output.dir=${JSON.stringify(resolve(options.out))}`] : []),
+  ];
+  const session = await openSession(name, { ...options, set: sets });
   const { effective, log } = session;
   const workflow = WORKFLOWS[name];
   const stepDirs = [
@@ -64,12 +73,13 @@ async function runWorkflow(
   };
   await runPlan(plan, state, session.progress);
 
-  const image = state.results.get(BUILDER_IMAGE_RESULT) as BuilderImage | undefined;
-  log.info(`${name}: every step succeeded${image ? `; builder image ${image.tag} is ready` : ''}.`);
-  // Said plainly so nobody mistakes this version's mkrescue for a finished one.
-  log.warn(
-    `${name}: this version of lifeboat makes no rescue media yet: the build, pack and output stages have no built-in steps so far (the capture ran; --keep-build-dir keeps it).`,
-  );
+  const built = state.results.get(MEDIA_RESULT) as BuildResult | undefined;
+  if (built) {
+    log.info(`${name}: rescue media in ${built.outDir}: ${describeBuild(built.manifest)}`);
+    if (options.bootTest) await bootTest(built.outDir, built.artifacts, log);
+  } else {
+    log.info(`${name}: every step succeeded.`);
+  }
 }
 
 export function registerWorkflows(program: Command): void {
@@ -80,6 +90,8 @@ export function registerWorkflows(program: Command): void {
       '--simulate',
       'print the steps that would run, in order and with their origin; run nothing',
     )
+    .option('-o, --out <dir>', 'where the media go (default: output.dir)')
+    .option('--boot-test', 'boot the ISO in QEMU and wait for the rescue system to be ready')
     .option('--keep-build-dir', 'keep the build area after the run, for inspection')
     .action((options: WorkflowOptions, command: Command) =>
       runWorkflow('mkrescue', { ...command.optsWithGlobals<GlobalOptions>(), ...options }),
