@@ -133,7 +133,7 @@ export async function buildRescueMedia(options: BuildOptions): Promise<BuildResu
     );
   }
 
-  const skeletons = skeletonLayers(config.output.methods);
+  const skeletons = skeletonLayers(BUILDER_ARCH, config);
   const overlays = config.rescue.overlays.map((dir) =>
     resolve(effective.recipe ? dirname(effective.recipe.file) : process.cwd(), dir),
   );
@@ -420,9 +420,13 @@ async function currentBuild(
   return { manifest: recorded, artifacts: [...artifacts, 'manifest.json'] };
 }
 
-/** skel/default, then skel/<output method> for each method that has one. */
-function skeletonLayers(outputs: readonly string[]): string[] {
-  return ['default', ...outputs]
+/**
+ * skel/default, then the layers for the architecture, the backup method and each output method
+ * (skel/x86_64, skel/netfs, skel/iso...) that exist: ReaR's skel/default, skel/ARCH,
+ * skel/BACKUP, skel/OUTPUT order.
+ */
+function skeletonLayers(arch: string, config: Config): string[] {
+  return ['default', arch, config.backup.method, ...config.output.methods]
     .map((name) => join(SKEL_DIR, name))
     .filter((dir, i) => i === 0 || existsSync(dir));
 }

@@ -100,11 +100,12 @@ describe('lifeboat CLI', () => {
     );
     expect(result.exitCode).toBe(0);
     expect(result.stdout.split('\n')).toEqual([
-      'mkrescue: 6 step(s) would run, in this order (--simulate: nothing was run)',
+      'mkrescue: 7 step(s) would run, in this order (--simulate: nothing was run)',
       '  prep     010_build_area         built-in',
       '  prep     040_engine             built-in',
       '  prep     050_builder_image      built-in',
       '  capture  100_capture            built-in',
+      '  build    200_rescue_media       built-in',
       `  build    300_site_files         ${join(steps, 'build', '300_site_files.sh')}`,
       `  cleanup  990_remove_build_area  built-in${' '.repeat(join(steps, 'build', '300_site_files.sh').length - 8)}  runs even after a failure`,
     ]);
