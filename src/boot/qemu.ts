@@ -29,6 +29,12 @@ export interface BootOptions {
   memoryMiB?: number;
   /** Every console line, as it arrives (for a demo, or a test's log). */
   onLine?: (line: string) => void;
+  /**
+   * More raw disks, as virtio disks after the medium, in this order. The serial names the disk
+   * in the guest (/dev/disk/by-id/virtio-SERIAL), whatever node the kernel gives it. The files
+   * are used as they are: the caller owns them (a test's blank disks, a marker disk).
+   */
+  disks?: { file: string; serial: string }[];
 }
 
 export interface BootResult {
@@ -95,6 +101,12 @@ export async function bootInQemu(options: BootOptions): Promise<BootResult> {
     '-device',
     'virtio-net-pci,netdev=net0',
     ...mediumArgs(options.medium, scratch),
+    ...(options.disks ?? []).flatMap((disk) => [
+      '-drive',
+      `file=${disk.file},if=none,id=disk-${disk.serial},format=raw,cache=unsafe`,
+      '-device',
+      `virtio-blk-pci,drive=disk-${disk.serial},serial=${disk.serial}`,
+    ]),
   ];
   const started = Date.now();
   const child = execa('qemu-system-x86_64', args, { stdin: 'pipe', reject: false, buffer: false });

@@ -1,3 +1,4 @@
+import { canonicalJson } from '../capture/canonical-json.js';
 import type { CaptureManifest, NetworkInterface } from '../capture/manifest.js';
 
 /**
@@ -5,6 +6,7 @@ import type { CaptureManifest, NetworkInterface } from '../capture/manifest.js';
  * JSON parser (and without executing them):
  *
  *   etc/lifeboat/capture.json      the manifest itself, for the recovery that comes later
+ *   etc/lifeboat/layout.json       the disk layout of a live host (layout/store.ts MEDIUM_LAYOUT)
  *   etc/lifeboat/modules           the captured modules, one name a line: /init loads them
  *   etc/lifeboat/network.capture   the host's network settings, one setting a line:
  *                                    iface NAME MAC|- dhcp|static MTU|-
@@ -22,6 +24,10 @@ export function captureFacts(
 ): Map<string, Buffer> {
   return new Map([
     ['etc/lifeboat/capture.json', manifestBytes],
+    // The layout that came with the medium: layoutonly and recover use it by default.
+    ...(manifest.layout === null
+      ? []
+      : ([['etc/lifeboat/layout.json', Buffer.from(canonicalJson(manifest.layout))]] as const)),
     ['etc/lifeboat/modules', Buffer.from(modulesFile(manifest))],
     ['etc/lifeboat/network.capture', Buffer.from(networkFile(manifest))],
   ]);

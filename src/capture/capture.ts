@@ -1,6 +1,8 @@
 import { resolve } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { JobError } from '../errors.js';
+import { captureLayout } from '../layout/capture.js';
+import { runHostTool } from '../layout/run-tool.js';
 import type { Log } from '../log/log.js';
 import { rootArchitecture } from './arch.js';
 import { readBootloader } from './bootloader.js';
@@ -110,6 +112,11 @@ export async function captureHost(options: CaptureOptions): Promise<CaptureResul
     ),
   );
 
+  // The disks of a live host only: a mounted root's disks are not this machine's.
+  const layout = live
+    ? await captureLayout({ run: runHostTool, root: '/', warn: (w) => warnings.push(w) })
+    : null;
+
   const manifest: CaptureManifest = {
     schema: CAPTURE_SCHEMA,
     source: { live, modulePolicy: config.rescue.modules },
@@ -124,7 +131,7 @@ export async function captureHost(options: CaptureOptions): Promise<CaptureResul
     kernel: kernel.section && { ...kernel.section, image: kernelImage },
     network: network.section,
     bootloader: bootloader.section,
-    layout: null,
+    layout,
     files: files.records,
     warnings: [...new Set(warnings)].sort(),
   };

@@ -14,6 +14,8 @@
  * Every path in the manifest is absolute inside the captured root ("/usr/bin/curl"), whatever
  * directory the root was mounted at. The schema string changes when the format does.
  */
+import type { Layout } from '../layout/model.js';
+
 export const CAPTURE_SCHEMA = 'lifeboat.capture/v1';
 export const MANIFEST_FILE = 'capture.json';
 export const STORE_DIR = 'files';
@@ -30,8 +32,11 @@ export interface CaptureManifest {
   kernel: KernelSection | null;
   network: NetworkSection;
   bootloader: BootloaderSection;
-  /** Reserved for the disk layout (its own schema, lifeboat.layout/v1, comes with it). */
-  layout: null;
+  /**
+   * The disk layout (src/layout/model.ts, lifeboat.layout/v1) of a live host; null for a
+   * mounted root, whose disks are not this machine's.
+   */
+  layout: Layout | null;
   /** Everything the rescue system gets from the host, sorted by path. */
   files: FileRecord[];
   /** Things a person should know (a missing optional program, firmware not found...), sorted. */

@@ -61,6 +61,9 @@ export const BASE_RESCUE_MODULES: readonly string[] = [
   // image under an overlay, loop files) and those a restore writes.
   'isofs',
   'vfat',
+  // nls_ascii: Debian's kernels mount FAT with iocharset=ascii by default; without it no ESP
+  // mounts ("missing codepage").
+  'nls_ascii',
   'nls_cp437',
   'nls_iso8859_1',
   'nls_utf8',

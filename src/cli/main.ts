@@ -7,6 +7,7 @@ import { registerBuilder } from './commands/builder.js';
 import { registerCapture } from './commands/capture.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerDump } from './commands/dump.js';
+import { registerLayout } from './commands/layout.js';
 import { registerWorkflows } from './commands/workflow.js';
 import { openedSession } from './session.js';
 
@@ -51,6 +52,7 @@ export function buildProgram(): Command {
   registerDump(program);
   registerBuilder(program);
   registerCapture(program);
+  registerLayout(program);
   registerBuild(program);
   registerWorkflows(program);
   for (const command of program.commands) {

@@ -1,0 +1,128 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import { diffLayouts, formatLayoutChanges } from '../../src/layout/diff.js';
+import type { Layout } from '../../src/layout/model.js';
+import { type GuestResult, runInRescueGuest } from '../support/rescue-guest.js';
+import { describeTier, engineMissing, qemuMissing } from '../support/tiers.js';
+import { SCENARIOS } from './scenarios.js';
+
+/**
+ * The layout round trip on real disks, in the real rescue system under QEMU (a Debian kernel:
+ * LVM, MD, dm-crypt, btrfs and vfat need one; the host's has none). For each scenario of
+ * scenarios.ts: build the layout on blank disks, `lifeboat savelayout`, zero every disk,
+ * `lifeboat layoutonly --unattended`, `lifeboat savelayout` again, and compare component by
+ * component (ids, sizes within alignment, file system parameters). The guest also records what
+ * the tools said (tools/), for the parsers' unit tests.
+ */
+const KEY = 'lifeboat-test-luks-key';
+
+/** The guest's part: one script, the same for every scenario. */
+function guestScript(setup: string, serials: readonly string[]): string {
+  const disks = serials.map((s) => `d${s.slice(1)}=$(readlink -f /dev/disk/by-id/virtio-${s})`);
+  return `set -euo pipefail
+${disks.join('\n')}
+printf %s '${KEY}' >/tmp/key
+(set -x; ${setup.trim().replace(/\n/g, '\n')}
+) >setup.log 2>&1
+lifeboat savelayout --out /tmp/out/before.json
+bash /tmp/in/dump-tools.sh /tmp/out/tools >/dev/null 2>&1 || true
+# Lose everything: unmount, stop what is assembled, zero each disk from end to end.
+swapoff -a
+unmount_under() { findmnt --list --noheadings --output TARGET | grep "^$1/" | sort -r | xargs -r umount; }
+unmount_under /mnt/t
+vgchange -an >/dev/null 2>&1 || true
+for m in $(lsblk --list --noheadings --output NAME,TYPE | awk '$2 == "crypt" { print $1 }' | sort -u); do
+  cryptsetup close "$m"
+done
+mdadm --stop --scan 2>/dev/null || true
+for d in ${serials.map((s) => `"$d${s.slice(1)}"`).join(' ')}; do
+  dd if=/dev/zero of="$d" bs=1M oflag=direct status=none || true
+  blockdev --rereadpt "$d"
+done
+udevadm settle
+lifeboat savelayout --out /tmp/out/zeroed.json
+time lifeboat layoutonly --unattended --layout /tmp/out/before.json --luks-key-file /tmp/key --target /mnt/local >layoutonly.log 2>&1
+findmnt --json --real --output SOURCE,TARGET,FSTYPE >mounted.json
+# Captured while mounted: a btrfs file system's subvolumes can only be listed then.
+lifeboat savelayout --out /tmp/out/after.json
+unmount_under /mnt/local
+`;
+}
+
+const why = (await engineMissing()) ?? qemuMissing();
+const results: GuestResult[] = [];
+afterAll(() => {
+  for (const r of results) r.dispose();
+});
+
+describeTier('boot', why)(
+  'disk layout: capture, zero, recreate, compare (QEMU, real disks)',
+  () => {
+    for (const scenario of SCENARIOS) {
+      it(scenario.name, async () => {
+        const result = await runInRescueGuest({
+          script: guestScript(
+            scenario.setup,
+            scenario.disks.map((d) => d.serial),
+          ),
+          files: {
+            'dump-tools.sh': readFileSync(join(import.meta.dirname, 'dump-tools.sh'), 'utf8'),
+          },
+          disks: scenario.disks,
+          timeoutMs: 600_000,
+        });
+        results.push(result);
+        const log = (name: string) =>
+          existsSync(join(result.out, name)) ? readFileSync(join(result.out, name), 'utf8') : '';
+        const tell = `run.log:\n${log('run.log').slice(-2500)}\nsetup.log:\n${log('setup.log').slice(-1500)}\nlayoutonly.log:\n${log('layoutonly.log').slice(-2500)}\nconsole:\n${result.console.slice(-1500)}`;
+        expect(result.exitCode, tell).toBe(0);
+        const read = (name: string) =>
+          JSON.parse(readFileSync(join(result.out, name), 'utf8')) as Layout;
+        const before = read('before.json');
+        const zeroed = read('zeroed.json');
+        const after = read('after.json');
+        // The scenario built something, and zeroing really lost it.
+        expect(before.disks.length).toBe(scenario.disks.length);
+        expect(zeroed.disks).toEqual([]);
+        const changes = diffLayouts(before, after, { recreated: true });
+        expect(formatLayoutChanges(changes), tell).toBe('');
+        // Every captured mount came back under the target.
+        const mounted = log('mounted.json');
+        for (const mount of before.mounts) {
+          expect(mounted).toContain(`"/mnt/local${mount.mountpoint}"`);
+        }
+      }, 700_000);
+    }
+
+    it('refuses a layout that does not fit the disks here, before writing anything', async () => {
+      const result = await runInRescueGuest({
+        script: `set -euo pipefail
+d1=$(readlink -f /dev/disk/by-id/virtio-d1)
+printf 'label: gpt\\ntype=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name=data\\n' | sfdisk --quiet "$d1"
+udevadm settle
+mkfs.ext4 -q -L data "\${d1}1"
+lifeboat savelayout --out layout.json
+# The same layout, as if it came from a host whose disk was twice as big.
+node -e 'const fs = require("fs"); const l = JSON.parse(fs.readFileSync("layout.json")); l.disks[0].size *= 2; fs.writeFileSync("layout.json", JSON.stringify(l))'
+sha256sum "$d1" >before.sum
+set +e
+lifeboat layoutonly --unattended --layout layout.json >refused.log 2>&1
+echo $? >refused.exit
+set -e
+sha256sum "$d1" >after.sum
+`,
+        disks: [{ serial: 'd1', sizeMiB: 128 }],
+      });
+      results.push(result);
+      const out = (name: string) => readFileSync(join(result.out, name), 'utf8');
+      expect(result.exitCode, out('run.log')).toBe(0);
+      expect(out('refused.exit').trim()).toBe('2');
+      expect(out('refused.log')).toMatch(
+        /the layout does not fit this machine's disks: \/dev\/vda has 134217728 bytes, the layout needs 268435456/,
+      );
+      expect(out('refused.log')).toContain('Nothing was written.');
+      expect(out('after.sum')).toBe(out('before.sum'));
+    }, 400_000);
+  },
+);

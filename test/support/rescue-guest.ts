@@ -1,0 +1,162 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { bootInQemu } from '../../src/boot/qemu.js';
+import { lifeboat, sandbox } from './cli.js';
+import { debianFixture } from './fixtures.js';
+
+/**
+ * Runs a script inside the real lifeboat rescue system, booted in QEMU with blank virtual disks:
+ * how the layout and recovery tiers test what needs a Debian kernel (LVM, RAID, LUKS, vfat and
+ * btrfs mounts: the host kernel here has none of them, see MACHINE.md).
+ *
+ * Files go in and results come out on two small raw disks holding tar archives (MACHINE.md:
+ * "better from a small raw marker disk"), never through the serial console, which only carries
+ * the command that starts the script and the line that says it ended.
+ *
+ *   /dev/disk/by-id/virtio-lbin    a tar of `files`, extracted to /tmp/in
+ *   /dev/disk/by-id/virtio-lbout   written by the guest: a tar of /tmp/out
+ *   /dev/disk/by-id/virtio-SERIAL  each of `disks`, blank (sparse) unless given
+ *
+ * The script runs as `bash /tmp/in/run.sh` with /tmp/out as its working directory; its output
+ * goes to /tmp/out/run.log.
+ */
+export interface GuestDisk {
+  /** The disk's serial: /dev/disk/by-id/virtio-SERIAL in the guest (at most 20 characters). */
+  serial: string;
+  sizeMiB: number;
+  /** An existing image to use instead of a blank one (it is used in place, and written to). */
+  file?: string;
+}
+
+export interface GuestRun {
+  script: string;
+  /** More files for /tmp/in, by relative path. */
+  files?: Record<string, string>;
+  disks: GuestDisk[];
+  timeoutMs?: number;
+}
+
+export interface GuestResult {
+  exitCode: number | undefined;
+  /** Where /tmp/out was extracted. */
+  out: string;
+  /** The disk images, by serial (they stay until `dispose`). */
+  disks: Record<string, string>;
+  /** The serial console transcript. */
+  console: string;
+  dispose(): void;
+}
+
+export interface RescueMedia {
+  kernel: string;
+  initrd: string;
+  cmdline: string;
+}
+
+let media: Promise<RescueMedia> | undefined;
+
+/**
+ * The RAMDISK output built from the example host's capture with this checkout's lifeboat, in a
+ * cache directory: a rebuild finds it current (same inputs) and builds nothing.
+ */
+export function rescueMedia(): Promise<RescueMedia> {
+  media ??= (async () => {
+    const fixture = await debianFixture();
+    if ('missing' in fixture) throw new Error(fixture.missing);
+    const cache = join(process.env.LIFEBOAT_CACHE ?? '/var/cache/lifeboat', 'media');
+    mkdirSync(cache, { recursive: true });
+    const box = sandbox();
+    const capture = join(box.dir, 'capture');
+    const captured = await lifeboat(
+      ['capture', '--root', fixture.root, '--out', capture, ...box.sets, '--quiet'],
+      { env: box.env },
+    );
+    if (captured.exitCode !== 0) throw new Error(`capture failed:\n${captured.all}`);
+    const out = join(cache, 'ramdisk');
+    const built = await lifeboat(
+      [
+        'build',
+        '--capture',
+        capture,
+        '--out',
+        out,
+        '--set',
+        'output.methods=[ramdisk]',
+        '--set',
+        `paths.workDir=${join(cache, 'work')}`,
+        '--set',
+        `paths.logDir=${join(box.dir, 'log')}`,
+      ],
+      { env: box.env },
+    );
+    rmSync(box.dir, { recursive: true, force: true });
+    if (built.exitCode !== 0) throw new Error(`build failed:\n${built.all}`);
+    return {
+      kernel: join(out, 'vmlinuz'),
+      initrd: join(out, 'initrd.img'),
+      cmdline: readFileSync(join(out, 'cmdline.txt'), 'utf8').trim(),
+    };
+  })();
+  return media;
+}
+
+const DONE = /^lifeboat-guest: script exited (\d+)/;
+
+export async function runInRescueGuest(run: GuestRun): Promise<GuestResult> {
+  const { kernel, initrd, cmdline } = await rescueMedia();
+  const scratch = mkdtempSync(join(tmpdir(), 'lifeboat-guest-'));
+  const disks: Record<string, string> = {};
+  for (const disk of run.disks) {
+    const file = disk.file ?? join(scratch, `${disk.serial}.img`);
+    if (disk.file === undefined) await execa('truncate', ['-s', `${disk.sizeMiB}M`, file]);
+    disks[disk.serial] = file;
+  }
+  const inDir = join(scratch, 'in');
+  mkdirSync(inDir);
+  for (const [name, content] of Object.entries({ ...run.files, 'run.sh': run.script })) {
+    mkdirSync(join(inDir, name, '..'), { recursive: true });
+    writeFileSync(join(inDir, name), content);
+  }
+  const inImage = join(scratch, 'in.tar');
+  await execa('tar', ['--create', '--file', inImage, '--directory', inDir, '.']);
+  const outImage = join(scratch, 'out.img');
+  await execa('truncate', ['-s', '64M', outImage]);
+
+  // One line typed on the serial console: everything else is in the files.
+  const command = [
+    'mkdir -p /tmp/in /tmp/out',
+    'tar -xf /dev/disk/by-id/virtio-lbin -C /tmp/in',
+    'cd /tmp/out',
+    '{ bash /tmp/in/run.sh >/tmp/out/run.log 2>&1; rc=$?; }',
+    'tar -cf /dev/disk/by-id/virtio-lbout -C /tmp/out .',
+    'sync',
+    'echo "lifeboat-guest: script exited $rc"',
+  ].join('; ');
+  const result = await bootInQemu({
+    firmware: 'bios',
+    medium: { kind: 'kernel', kernel, initrd, append: cmdline },
+    ready: /^lifeboat-rescue: ready/,
+    commands: [{ send: command, expect: DONE }],
+    timeoutMs: run.timeoutMs ?? 300_000,
+    disks: [
+      ...run.disks.map((disk) => ({ file: disks[disk.serial] as string, serial: disk.serial })),
+      { file: inImage, serial: 'lbin' },
+      { file: outImage, serial: 'lbout' },
+    ],
+  });
+  const out = join(scratch, 'out');
+  mkdirSync(out);
+  const answer = result.answers[0];
+  if (answer !== undefined) {
+    await execa('tar', ['--extract', '--file', outImage, '--directory', out]);
+  }
+  return {
+    exitCode: answer === undefined ? undefined : Number(DONE.exec(answer)?.[1]),
+    out,
+    disks,
+    console: result.transcript,
+    dispose: () => rmSync(scratch, { recursive: true, force: true }),
+  };
+}
