@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { captureLayout, type ToolRunner } from './capture.js';
 import { diffLayouts } from './diff.js';
@@ -8,6 +9,7 @@ import { parseBtrfsSubvolumes, parseTune2fs, parseXfsInfo } from './parse-filesy
 import { parseLuksDump } from './parse-luks.js';
 import { parseSfdiskJson } from './parse-sfdisk.js';
 import { ToolOutputError } from './parse-util.js';
+import { recreateScript } from './recreate.js';
 import { formatLayoutTree } from './show.js';
 
 /**
@@ -204,6 +206,31 @@ describe('captureLayout on recorded tool output', async () => {
       { component: 'lv vg0/root', what: `size ${400 * 2 ** 20} → ${1424 * 2 ** 20}` },
       { component: 'fs fdab646e-3e29-482a-9326-cfd517febfe9', what: 'gone' },
     ]);
+  });
+});
+
+describe('the recreate script for the recorded layout', async () => {
+  const layout = await captureLayout({ run: replay, root: '/nonexistent' });
+
+  it('orders every component after what it is built on, and is valid bash', async () => {
+    const { script, order } = recreateScript(layout);
+    const at = (id: string) => order.indexOf(id);
+    for (const [first, then] of [
+      ['disk:/dev/vda', 'part:/dev/vda3'],
+      ['part:/dev/vda3', 'pv:/dev/vda3'],
+      ['raid:/dev/md0', 'luks:/dev/md0'],
+      ['luks:/dev/md0', 'pv:/dev/mapper/cryptdata'],
+      ['vg:vg1', 'lv:vg1/data'],
+      ['lv:vg1/data', 'fs:/dev/vg1/data'],
+    ] as const) {
+      expect(at(first), first).toBeGreaterThanOrEqual(0);
+      expect(at(first), `${first} before ${then}`).toBeLessThan(at(then));
+    }
+    const checked = await execa('bash', ['-n'], { input: script, reject: false });
+    expect(checked.stderr).toBe('');
+    expect(checked.exitCode).toBe(0);
+    // The tar disks of the harness are in no layout, so in no script.
+    expect(script).not.toMatch(/\/dev\/vd[ef]/);
   });
 });
 

@@ -1,16 +1,20 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { JobError, UsageError } from '../errors.js';
 import type { Log } from '../log/log.js';
+import { migrateLayout, type TargetDisk } from './migrate.js';
 import type { Layout } from './model.js';
+import { parseLsblk } from './parse-lsblk.js';
 import { mountScript, recreateScript } from './recreate.js';
+import { runHostTool } from './run-tool.js';
 
 /**
  * `lifeboat layoutonly`: recreate the captured layout on this machine's disks and mount it under
  * the target (/mnt/local), restoring nothing. Everything is checked before the first write:
- * every disk the layout names is here and big enough, a key is at hand for every LUKS volume,
+ * every captured disk has a disk here that holds it (migrate.ts: the same disk, or another one,
+ * partitions and LVs resized by its rules), a key is at hand for every LUKS volume,
  * and (unless unattended) a person has seen what will be wiped and said yes. The script is
  * written where the user can read and edit it, and a rerun skips what already exists.
  */
@@ -25,6 +29,8 @@ export interface LayoutOnlyOptions {
   unattended: boolean;
   /** A file holding the LUKS key (recovery configuration or --luks-key-file). */
   luksKeyFile?: string;
+  /** Captured disk → disk here, from --disk-mapping (the rest is matched automatically). */
+  diskMapping?: ReadonlyMap<string, string>;
   /** Open the script in $EDITOR before it runs. */
   edit: boolean;
   /** Asks a yes/no question on the terminal; never called when unattended. */
@@ -33,8 +39,11 @@ export interface LayoutOnlyOptions {
 }
 
 export async function layoutOnly(options: LayoutOnlyOptions): Promise<void> {
-  const { layout, log } = options;
-  checkTargetDisks(layout);
+  const { log } = options;
+  // Onto the disks here: the same ones, or others (migration), decided before any write.
+  const migration = migrateLayout(options.layout, await targetDisks(), options.diskMapping);
+  const layout = migration.layout;
+  for (const note of migration.notes) log.info(`layoutonly: migration: ${note}`);
   if (layout.encrypted.length > 0 && options.luksKeyFile === undefined) {
     if (options.unattended)
       throw new UsageError(
@@ -89,25 +98,26 @@ export async function layoutOnly(options: LayoutOnlyOptions): Promise<void> {
 }
 
 /**
- * Every disk the layout names must be here and at least as big as it was: this version recreates
- * onto the same disks (or same-sized ones with the same names); moving a layout to other disks
- * is refused here, before anything is written.
+ * The disks this machine has, as migration sees them: whole disks, less any that holds an ISO
+ * 9660 file system (the rescue medium itself, written to a stick) and CD drives.
  */
-function checkTargetDisks(layout: Layout): void {
-  const problems: string[] = [];
-  for (const disk of layout.disks) {
-    const name = disk.device.replace(/^\/dev\//, '');
-    const sizeFile = `/sys/class/block/${name}/size`;
-    if (!existsSync(sizeFile)) {
-      problems.push(`${disk.device} is not here`);
-      continue;
-    }
-    const bytes = Number(readFileSync(sizeFile, 'utf8').trim()) * 512;
-    if (bytes < disk.size)
-      problems.push(`${disk.device} has ${bytes} bytes, the layout needs ${disk.size}`);
-  }
-  if (problems.length > 0)
-    throw new UsageError(`the layout does not fit this machine's disks: ${problems.join('; ')}`, {
-      hint: 'Nothing was written. Attach the disks the layout names (same names, same or larger sizes).',
-    });
+async function targetDisks(): Promise<TargetDisk[]> {
+  const result = await runHostTool('lsblk', [
+    '--json',
+    '--bytes',
+    '--paths',
+    '--nodeps',
+    '--output',
+    'PATH,TYPE,SIZE,LOG-SEC,PHY-SEC,SERIAL,WWN,MODEL,FSTYPE,RM,RO',
+  ]);
+  if (result.exitCode !== 0) throw new JobError('layoutonly: lsblk could not list the disks');
+  return parseLsblk(result.stdout)
+    .filter((d) => d.type === 'disk' && !d.readOnly && d.fstype !== 'iso9660')
+    .map((d) => ({
+      device: d.path,
+      size: d.size,
+      logicalSectorSize: d.logicalSectorSize,
+      ...(d.serial ? { serial: d.serial } : {}),
+      ...(d.wwn ? { wwn: d.wwn } : {}),
+    }));
 }

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { diffLayouts, formatLayoutChanges } from '../../src/layout/diff.js';
+import { migrateLayout } from '../../src/layout/migrate.js';
 import type { Layout } from '../../src/layout/model.js';
 import { type GuestResult, runInRescueGuest } from '../support/rescue-guest.js';
 import { describeTier, engineMissing, qemuMissing } from '../support/tiers.js';
@@ -95,34 +96,85 @@ describeTier('boot', why)(
       }, 700_000);
     }
 
-    it('refuses a layout that does not fit the disks here, before writing anything', async () => {
+    it('onto a disk too small: refused with what does not fit, no disk written', async () => {
       const result = await runInRescueGuest({
         script: `set -euo pipefail
 d1=$(readlink -f /dev/disk/by-id/virtio-d1)
+small=$(readlink -f /dev/disk/by-id/virtio-small)
 printf 'label: gpt\\ntype=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name=data\\n' | sfdisk --quiet "$d1"
 udevadm settle
-mkfs.ext4 -q -L data "\${d1}1"
+mkfs.xfs -q -L data "\${d1}1"
 lifeboat savelayout --out layout.json
-# The same layout, as if it came from a host whose disk was twice as big.
-node -e 'const fs = require("fs"); const l = JSON.parse(fs.readFileSync("layout.json")); l.disks[0].size *= 2; fs.writeFileSync("layout.json", JSON.stringify(l))'
-sha256sum "$d1" >before.sum
+sha256sum "$d1" "$small" >before.sum
+echo "$d1 $small" >mapping
 set +e
-lifeboat layoutonly --unattended --layout layout.json >refused.log 2>&1
+lifeboat layoutonly --unattended --layout layout.json --disk-mapping mapping >refused.log 2>&1
 echo $? >refused.exit
 set -e
-sha256sum "$d1" >after.sum
+sha256sum "$d1" "$small" >after.sum
 `,
-        disks: [{ serial: 'd1', sizeMiB: 128 }],
+        disks: [
+          { serial: 'd1', sizeMiB: 512 },
+          { serial: 'small', sizeMiB: 128 },
+        ],
       });
       results.push(result);
       const out = (name: string) => readFileSync(join(result.out, name), 'utf8');
       expect(result.exitCode, out('run.log')).toBe(0);
       expect(out('refused.exit').trim()).toBe('2');
       expect(out('refused.log')).toMatch(
-        /the layout does not fit this machine's disks: \/dev\/vda has 134217728 bytes, the layout needs 268435456/,
+        /the layout does not fit the disks here: \/dev\/vdb1 \(xfs\) would be 1\d\d MiB, under its 300 MiB minimum/,
       );
       expect(out('refused.log')).toContain('Nothing was written.');
       expect(out('after.sum')).toBe(out('before.sum'));
     }, 400_000);
+
+    it('the LVM scenario onto a larger disk with another name, leaving the other disk alone', async () => {
+      const lvm = SCENARIOS.find((s) => s.name.startsWith('LVM'));
+      if (lvm === undefined) throw new Error('no LVM scenario');
+      // First machine: the scenario's layout, captured.
+      const first = await runInRescueGuest({
+        script: `set -euo pipefail
+d1=$(readlink -f /dev/disk/by-id/virtio-d1)
+(set -x; ${lvm.setup.trim()}
+) >setup.log 2>&1
+lifeboat savelayout --out /tmp/out/before.json
+`,
+        disks: lvm.disks,
+      });
+      results.push(first);
+      expect(first.exitCode, readFileSync(join(first.out, 'run.log'), 'utf8')).toBe(0);
+      const before = readFileSync(join(first.out, 'before.json'), 'utf8');
+      // Second machine: a small disk first (so the new one is /dev/vdb) and a bigger new disk.
+      const second = await runInRescueGuest({
+        script: `set -euo pipefail
+other=$(readlink -f /dev/disk/by-id/virtio-other)
+sha256sum "$other" >other-before.sum
+lifeboat layoutonly --unattended --layout /tmp/in/before.json --target /mnt/local >layoutonly.log 2>&1
+lifeboat savelayout --out /tmp/out/after.json
+findmnt --list --noheadings --output TARGET | grep "^/mnt/local/" | sort -r | xargs -r umount
+sha256sum "$other" >other-after.sum
+`,
+        files: { 'before.json': before },
+        disks: [
+          { serial: 'other', sizeMiB: 64 },
+          { serial: 'new', sizeMiB: 2048 },
+        ],
+      });
+      results.push(second);
+      const out = (name: string) => readFileSync(join(second.out, name), 'utf8');
+      expect(second.exitCode, `${out('run.log')}\n${out('layoutonly.log')}`).toBe(0);
+      expect(out('layoutonly.log')).toContain('migration: /dev/vda → /dev/vdb');
+      // What came out is what migration planned for these disks, component by component.
+      const planned = migrateLayout(JSON.parse(before) as Layout, [
+        { device: '/dev/vda', size: 64 * 2 ** 20, logicalSectorSize: 512, serial: 'other' },
+        { device: '/dev/vdb', size: 2048 * 2 ** 20, logicalSectorSize: 512, serial: 'new' },
+      ]).layout;
+      const after = JSON.parse(out('after.json')) as Layout;
+      expect(formatLayoutChanges(diffLayouts(planned, after, { recreated: true }))).toBe('');
+      const lvmPart = after.disks.find((d) => d.device === '/dev/vdb')?.table?.partitions[1];
+      expect((lvmPart?.size ?? 0) * 512).toBeGreaterThan(1900 * 2 ** 20);
+      expect(out('other-after.sum')).toBe(out('other-before.sum'));
+    }, 700_000);
   },
 );

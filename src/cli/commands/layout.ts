@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
@@ -6,6 +6,7 @@ import { errorMessage, JobError, UsageError } from '../../errors.js';
 import { captureLayout } from '../../layout/capture.js';
 import { diffLayouts, formatLayoutChanges } from '../../layout/diff.js';
 import { layoutOnly } from '../../layout/layoutonly.js';
+import { parseDiskMapping } from '../../layout/migrate.js';
 import type { Layout } from '../../layout/model.js';
 import { runHostTool } from '../../layout/run-tool.js';
 import { formatLayoutTree } from '../../layout/show.js';
@@ -89,6 +90,7 @@ export function registerLayout(program: Command): void {
     .option('--unattended', 'ask nothing; refuse where a question would be needed')
     .option('--edit', 'open the recreate script in $EDITOR before it runs')
     .option('--luks-key-file <file>', 'the key for the LUKS volumes the layout has')
+    .option('--disk-mapping <file>', 'OLD NEW lines: which disk here takes which captured disk')
     .action(
       async (
         options: {
@@ -97,6 +99,7 @@ export function registerLayout(program: Command): void {
           unattended?: boolean;
           edit?: boolean;
           luksKeyFile?: string;
+          diskMapping?: string;
         },
         command: Command,
       ) => {
@@ -110,6 +113,7 @@ export function registerLayout(program: Command): void {
           exclude: session.effective.config.layout.exclude,
           unattended: options.unattended === true,
           ...(options.luksKeyFile ? { luksKeyFile: resolve(options.luksKeyFile) } : {}),
+          ...(options.diskMapping ? { diskMapping: readDiskMapping(options.diskMapping) } : {}),
           edit: options.edit === true,
           confirm: askYesNo,
           log: session.log,
@@ -127,4 +131,14 @@ async function askYesNo(question: string): Promise<boolean> {
   } finally {
     rl.close();
   }
+}
+
+function readDiskMapping(file: string): Map<string, string> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new UsageError(`--disk-mapping ${file}: no such file`);
+  }
+  return parseDiskMapping(text, file);
 }
