@@ -151,8 +151,10 @@ describe('migrateLayout', () => {
 
   it('refuses when a captured disk has nowhere to go', () => {
     const two = lvmLayout();
+    const [first] = two.disks;
+    if (first === undefined) throw new Error('the layout has no disk');
     two.disks.push({
-      ...structuredClone(two.disks[0]!),
+      ...structuredClone(first),
       device: '/dev/vdb',
       serial: 'd2',
       table: null,
