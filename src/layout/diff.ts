@@ -145,9 +145,7 @@ export function diffLayouts(
     (f) => f.uuid,
     'fs',
     (old, now, c) => {
-      if (old.type !== now.type) note(c, `type ${old.type} → ${now.type}`);
-      if ((old.label ?? '') !== (now.label ?? ''))
-        note(c, `label ${old.label ?? '-'} → ${now.label ?? '-'}`);
+      fields(old, now, ['type', 'label'], c, note);
       if (old.device !== same(now.device)) note(c, `on ${old.device} → ${now.device}`);
       const a = JSON.stringify(old.options);
       const b = JSON.stringify(now.options);
@@ -168,10 +166,7 @@ export function diffLayouts(
     after.swaps,
     (s) => s.uuid ?? s.device,
     'swap',
-    (old, now, c) => {
-      if ((old.label ?? '') !== (now.label ?? ''))
-        note(c, `label ${old.label ?? '-'} → ${now.label ?? '-'}`);
-    },
+    (old, now, c) => fields(old, now, ['label'], c, note),
     note,
   );
   return changes;

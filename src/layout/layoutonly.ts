@@ -44,12 +44,11 @@ export async function layoutOnly(options: LayoutOnlyOptions): Promise<void> {
   const migration = migrateLayout(options.layout, await targetDisks(), options.diskMapping);
   const layout = migration.layout;
   for (const note of migration.notes) log.info(`layoutonly: migration: ${note}`);
-  if (layout.encrypted.length > 0 && options.luksKeyFile === undefined) {
-    if (options.unattended)
-      throw new UsageError(
-        `the layout has ${layout.encrypted.length} LUKS volume(s) and no key was given; nothing was touched`,
-        { hint: 'Give the key with --luks-key-file FILE (unattended recovery never asks).' },
-      );
+  if (layout.encrypted.length > 0 && options.luksKeyFile === undefined && options.unattended) {
+    throw new UsageError(
+      `the layout has ${layout.encrypted.length} LUKS volume(s) and no key was given; nothing was touched`,
+      { hint: 'Give the key with --luks-key-file FILE (unattended recovery never asks).' },
+    );
   }
   if (options.luksKeyFile !== undefined && !existsSync(options.luksKeyFile))
     throw new UsageError(`--luks-key-file ${options.luksKeyFile}: no such file`);

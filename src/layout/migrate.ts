@@ -126,7 +126,7 @@ export function migrateLayout(
   for (const swap of migrated.swaps) swap.device = moved(swap.device);
   for (const mount of migrated.mounts) mount.device = moved(mount.device);
 
-  shrinkVolumeGroups(layout, migrated, resized, notes);
+  shrinkVolumeGroups(migrated, resized, notes);
   checkMinimumSizes(migrated, resized);
   return { disks, layout: migrated, notes };
 }
@@ -227,15 +227,8 @@ function resizeDisk(disk: Disk, target: TargetDisk, resized: Map<string, number>
 /** LUKS and LVM metadata take this much of a PV on a resized partition (a generous bound). */
 const PV_OVERHEAD = 20 * MIB;
 
-function shrinkVolumeGroups(
-  before: Layout,
-  after: Layout,
-  resized: Map<string, number>,
-  notes: string[],
-): void {
+function shrinkVolumeGroups(after: Layout, resized: Map<string, number>, notes: string[]): void {
   for (const vg of after.volumeGroups) {
-    const old = before.volumeGroups.find((g) => g.name === vg.name);
-    if (!old) continue;
     // A PV's new size: its partition's (directly, or under LUKS or RAID, approximately).
     const pvBytes = vg.physicalVolumes.map((pv) => sizeUnder(pv.device, after, resized));
     if (pvBytes.some((b) => b === undefined)) continue; // nothing resized under this VG
