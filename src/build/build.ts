@@ -32,6 +32,7 @@ import type { Engine } from '../engine/engine.js';
 import { errorMessage, JobError, UsageError } from '../errors.js';
 import type { Log } from '../log/log.js';
 import { IMAGES_DIR, PACKAGE_ROOT, SKEL_DIR, VERSION } from '../paths.js';
+import { rescueRecoveryFiles } from '../recover/rescue-config.js';
 import {
   BUILD_MANIFEST_SCHEMA,
   type BuildInputs,
@@ -198,6 +199,8 @@ export async function buildRescueMedia(options: BuildOptions): Promise<BuildResu
       await container.putArchive('/work/capture', await captureLayer(bundleDir));
       const skels = await putSkelLayers(container, skeletons, config.ssh.authorizedKeys);
       const overlaysIn = await putLayers(container, 'overlay', overlays);
+      // Last, over the capture's and the recipe's files: recover reads it as its site layer.
+      overlaysIn.push(...(await putRecoveryLayer(container, config)));
       await container.putArchive('/work/lifeboat', await directoryLayer(dirname(RESCUE_LIFEBOAT)));
       await run(
         container,
@@ -475,6 +478,20 @@ async function putSkelLayers(
     }
   }
   return layers;
+}
+
+/** The rescue system's recovery configuration (recover/rescue-config.ts), as one layer. */
+async function putRecoveryLayer(container: RunningContainer, config: Config): Promise<string[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'lifeboat-recovery-'));
+  try {
+    for (const file of rescueRecoveryFiles(config)) {
+      mkdirSync(dirname(join(dir, file.path)), { recursive: true, mode: 0o755 });
+      writeFileSync(join(dir, file.path), file.content, { mode: file.mode });
+    }
+    return await putLayers(container, 'recovery', [dir]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Compresses `data` with the pinned settings inside the container into `out`. */

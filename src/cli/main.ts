@@ -8,6 +8,7 @@ import { registerCapture } from './commands/capture.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerDump } from './commands/dump.js';
 import { registerLayout } from './commands/layout.js';
+import { registerRecover } from './commands/recover.js';
 import { registerWorkflows } from './commands/workflow.js';
 import { openedSession } from './session.js';
 
@@ -55,6 +56,7 @@ export function buildProgram(): Command {
   registerLayout(program);
   registerBuild(program);
   registerWorkflows(program);
+  registerRecover(program);
   for (const command of program.commands) {
     command.exitOverride();
     for (const sub of command.commands) sub.exitOverride();

@@ -164,8 +164,11 @@ describe('layers', () => {
         'boot.serialConsole=false',
         'kernel.cmdline=console=ttyS0 quiet',
         'output.methods=[iso, pxe]',
+        // YAML would read this as an alias to a missing anchor: it is the plain string typed.
+        'backup.exclude+=*.skip',
       ],
     });
+    expect(config.backup.exclude).toContain('*.skip');
     expect(config.boot.timeout).toBe(12);
     expect(config.boot.serialConsole).toBe(false);
     expect(config.kernel.cmdline).toBe('console=ttyS0 quiet');

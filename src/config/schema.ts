@@ -78,6 +78,20 @@ const backupSection = section({
     .int()
     .min(0)
     .describe('How many earlier backups to keep besides the newest (retention).'),
+  sftpKey: secret(
+    z
+      .string()
+      .min(1)
+      .describe(
+        'For sftp:// URLs: the PEM text of the ssh private key (unencrypted) that logs in. A secret: never logged; written to a 0600 temporary file while the backup runs.',
+      ),
+  ),
+  sftpHostKey: z
+    .string()
+    .min(1)
+    .describe(
+      "For sftp:// URLs: the server's host key fingerprint as `ssh-keygen -lf` prints it (SHA256:...); a server with another key is refused.",
+    ),
 });
 
 const rescueSection = section({
@@ -164,23 +178,46 @@ const networkSection = section({
 });
 
 const recoverySection = section({
-  preScripts: names('Commands run before recovery starts. ReaR PRE_RECOVERY_SCRIPT.'),
-  postScripts: names('Commands run after recovery has finished. ReaR POST_RECOVERY_SCRIPT.'),
+  preScripts: names(
+    'Shell commands (bash -c) run before recovery verifies anything, with LIFEBOAT_TARGET naming the target; a failing one stops the recovery. ReaR PRE_RECOVERY_SCRIPT.',
+  ),
+  postScripts: names(
+    'Shell commands (bash -c) run after finalize, the restored system still mounted at LIFEBOAT_TARGET; a failing one stops the recovery. ReaR POST_RECOVERY_SCRIPT.',
+  ),
   afterUnattended: z
     .enum(['reboot', 'poweroff', 'shell'])
-    .describe('What an unattended recovery does when it succeeds.'),
-  notifyUrl: z.string().url().describe('URL called with the result of a recovery.'),
+    .describe(
+      'What an unattended recovery (boot entry "automatic recovery", lifeboat.recover=auto) does when it succeeds; on failure it always stays in the rescue shell.',
+    ),
+  notifyUrl: z
+    .string()
+    .url()
+    .describe(
+      'URL a recovery POSTs its result to, as JSON (workflow, hostname, result, reason, backupId, seconds); one that does not answer is only a warning.',
+    ),
   initramfsTool: z
     .enum(['auto', 'update-initramfs', 'dracut', 'mkinitrd'])
-    .describe('How the restored system regenerates its initramfs.'),
+    .describe(
+      'How the restored system regenerates its initramfs: auto takes the first it has of update-initramfs, dracut, mkinitrd.',
+    ),
   embedBackupKey: z
     .boolean()
-    .describe('Put backup.encryptionKey into the rescue image (off: it is asked for at recovery).'),
+    .describe(
+      'Put the secrets recovery needs (backup.encryptionKey, layout.luksKey...) into the rescue image; off: they are asked for at recovery, and unattended recovery refuses.',
+    ),
 });
 
 const layoutSection = section({
   exclude: names(
     'Disk layout components (and what depends on them) not recreated. ReaR EXCLUDE_RECREATE.',
+  ),
+  luksKey: secret(
+    z
+      .string()
+      .min(1)
+      .describe(
+        'Passphrase the recreated LUKS volumes get (without it, recovery asks; unattended recovery refuses). A secret: never logged, in the rescue image only when recovery.embedBackupKey is true.',
+      ),
   ),
 });
 
@@ -256,4 +293,13 @@ type SectionWithOptionals<T> = {
 } & {
   [K in keyof T as K extends OptionalKeys ? K : never]?: NonNullable<T[K]>;
 };
-type OptionalKeys = 'url' | 'encryptionKey' | 'rootPasswordHash' | 'file' | 'version' | 'notifyUrl';
+type OptionalKeys =
+  | 'url'
+  | 'encryptionKey'
+  | 'sftpKey'
+  | 'sftpHostKey'
+  | 'luksKey'
+  | 'rootPasswordHash'
+  | 'file'
+  | 'version'
+  | 'notifyUrl';

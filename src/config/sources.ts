@@ -172,9 +172,15 @@ export function parseAssignment(text: string): { rawKey: string; value: unknown 
   if (!rawKey || !/^[A-Za-z0-9_.]+[+-]?$/.test(rawKey)) return undefined;
   const valueText = text.slice(equals + 1);
   if (valueText === '') return { rawKey, value: '' };
+  // Anything YAML can't read as a value is taken as the plain string it is: a syntax error, or
+  // a value that only fails when resolved (`*.skip` reads as an alias to an anchor `.skip`).
   const doc = parseDocument(valueText);
-  // Anything YAML can't read as a value is taken as the plain string it is.
-  return { rawKey, value: doc.errors.length === 0 ? doc.toJS() : valueText };
+  if (doc.errors.length > 0) return { rawKey, value: valueText };
+  try {
+    return { rawKey, value: doc.toJS() };
+  } catch {
+    return { rawKey, value: valueText };
+  }
 }
 
 /** The layer that a dotted key and a value stand for: `a.b+` → { a: { 'b+': value } }. */

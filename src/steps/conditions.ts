@@ -9,6 +9,7 @@ import type { StepConditions } from './types.js';
  *
  *   # lifeboat-when: output=iso,usb backup=netfs arch=x86_64
  *   // lifeboat-when: os=debian osVersion=12        (in .mjs steps)
+ *   # lifeboat-when: workflow=mkrescue,mkbackup      (prep steps the backup-only run skips)
  *
  * Values of one key are alternatives; every key given must match. Read from the text, so
  * planning (and --simulate) never runs a step's code.
@@ -19,6 +20,7 @@ const CONDITION_KEYS = [
   'osVersion',
   'backup',
   'output',
+  'workflow',
 ] as const satisfies readonly (keyof StepConditions)[];
 const HEADER = /^\s*(?:#|\/\/)\s*lifeboat-when:\s*(.*)$/;
 const HEADER_LINES = 20;

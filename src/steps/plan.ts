@@ -46,6 +46,8 @@ export function planWorkflow(
   for (const steps of sources) {
     for (const step of steps) {
       if (!workflow.stages.includes(step.stage)) continue;
+      // A step of another workflow is not part of this one at all (not "not applicable").
+      if (step.when.workflow && !step.when.workflow.includes(workflow.name)) continue;
       const key = `${step.stage}/${stepId(step)}`;
       const earlier = merged.get(key);
       merged.set(key, earlier ? { ...step, replaces: earlier.origin } : { ...step });

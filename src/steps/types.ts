@@ -34,6 +34,11 @@ export interface StepConditions {
   backup?: string[];
   /** Any of output.methods. */
   output?: string[];
+  /**
+   * The workflows the step belongs to (mkrescue, mkbackuponly...). A step of a stage that several
+   * workflows share (prep) runs in all of them unless this says otherwise.
+   */
+  workflow?: string[];
 }
 
 /** The directories a step works with; the seed's read-only variables. */

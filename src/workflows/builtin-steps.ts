@@ -8,7 +8,8 @@ import type { Engine } from '../engine/engine.js';
 import { connectEngine, engineVersion } from '../engine/engine.js';
 import { JobError } from '../errors.js';
 import { IMAGES_DIR } from '../paths.js';
-import type { Step, StepContext } from '../steps/types.js';
+import type { Step, StepConditions, StepContext } from '../steps/types.js';
+import { BACKUP_STEPS } from './backup-steps.js';
 
 /**
  * lifeboat's own steps. Each is small and does one thing; the numbers leave room for site steps
@@ -19,9 +20,13 @@ function step(
   order: number,
   name: string,
   run: (ctx: StepContext) => Promise<void>,
+  when: StepConditions = {},
 ): Step {
-  return { stage, order, name, origin: 'built-in', when: {}, run };
+  return { stage, order, name, origin: 'built-in', when, run };
 }
+
+/** The workflows that build media: only they need a container engine and the builder image. */
+const BUILDS_MEDIA: StepConditions = { workflow: ['mkrescue', 'mkbackup'] };
 
 export const BUILDER_IMAGE_RESULT = 'builder.image';
 /** The capture bundle's directory. */
@@ -36,27 +41,39 @@ export const BUILTIN_STEPS: Step[] = [
     ctx.output(`build area ${ctx.dirs.build}`);
   }),
 
-  step('prep', 40, 'engine', async (ctx) => {
-    const engine = connectEngine();
-    const version = await engineVersion(engine);
-    ctx.results.set('engine', engine);
-    ctx.output(
-      `${version.product} ${version.version} (API ${version.apiVersion}) at ${engine.endpoint.description}`,
-    );
-  }),
+  step(
+    'prep',
+    40,
+    'engine',
+    async (ctx) => {
+      const engine = connectEngine();
+      const version = await engineVersion(engine);
+      ctx.results.set('engine', engine);
+      ctx.output(
+        `${version.product} ${version.version} (API ${version.apiVersion}) at ${engine.endpoint.description}`,
+      );
+    },
+    BUILDS_MEDIA,
+  ),
 
-  step('prep', 50, 'builder_image', async (ctx) => {
-    const engine = ctx.results.get('engine') as ReturnType<typeof connectEngine>;
-    const image: BuilderImage = await ensureBuilderImage({
-      engine,
-      imagesDir: IMAGES_DIR,
-      name: ctx.config.builder.image,
-      baseImage: ctx.config.builder.baseImage,
-      log: ctx.log,
-    });
-    ctx.results.set(BUILDER_IMAGE_RESULT, image);
-    ctx.output(`${image.tag} ${image.upToDate ? 'is up to date' : 'built'}`);
-  }),
+  step(
+    'prep',
+    50,
+    'builder_image',
+    async (ctx) => {
+      const engine = ctx.results.get('engine') as ReturnType<typeof connectEngine>;
+      const image: BuilderImage = await ensureBuilderImage({
+        engine,
+        imagesDir: IMAGES_DIR,
+        name: ctx.config.builder.image,
+        baseImage: ctx.config.builder.baseImage,
+        log: ctx.log,
+      });
+      ctx.results.set(BUILDER_IMAGE_RESULT, image);
+      ctx.output(`${image.tag} ${image.upToDate ? 'is up to date' : 'built'}`);
+    },
+    BUILDS_MEDIA,
+  ),
 
   step('capture', 100, 'capture', async (ctx) => {
     const bundle = join(ctx.dirs.build, 'capture');
@@ -97,4 +114,7 @@ export const BUILTIN_STEPS: Step[] = [
     }
     rmSync(ctx.dirs.build, { recursive: true, force: true });
   }),
+
+  // mkbackup, mkbackuponly: the destination check (prep) and the archive (backup).
+  ...BACKUP_STEPS,
 ];

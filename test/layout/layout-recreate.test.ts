@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { diffLayouts, formatLayoutChanges } from '../../src/layout/diff.js';
@@ -20,13 +20,27 @@ const KEY = 'lifeboat-test-luks-key';
 
 /** The guest's part: one script, the same for every scenario. */
 function guestScript(setup: string, serials: readonly string[]): string {
+  // With LUKS in the layout: unattended without a key is refused before any write; then the key
+  // comes the way recovery gives it, from the configuration (layout.luksKey, a secret).
+  const luks = setup.includes('luksFormat');
+  const keyRefused = luks
+    ? `set +e
+lifeboat layoutonly --unattended --layout /tmp/out/before.json --target /mnt/local >nokey.log 2>&1
+echo $? >nokey.exit
+set -e
+lifeboat savelayout --out /tmp/out/nokey.json
+`
+    : '';
   const disks = serials.map((s) => `d${s.slice(1)}=$(readlink -f /dev/disk/by-id/virtio-${s})`);
   return `set -euo pipefail
 ${disks.join('\n')}
 printf %s '${KEY}' >/tmp/key
+printf 'layout:\n  luksKey: ${KEY}\n' >/tmp/luks.yaml
 (set -x; ${setup.trim().replace(/\n/g, '\n')}
 ) >setup.log 2>&1
+started=$(date +%s%N)
 lifeboat savelayout --out /tmp/out/before.json
+echo "savelayout $(( ($(date +%s%N) - started) / 1000000 ))" >>timings
 bash /tmp/in/dump-tools.sh /tmp/out/tools >/dev/null 2>&1 || true
 # Lose everything: unmount, stop what is assembled, zero each disk from end to end.
 swapoff -a
@@ -43,7 +57,9 @@ for d in ${serials.map((s) => `"$d${s.slice(1)}"`).join(' ')}; do
 done
 udevadm settle
 lifeboat savelayout --out /tmp/out/zeroed.json
-time lifeboat layoutonly --unattended --layout /tmp/out/before.json --luks-key-file /tmp/key --target /mnt/local >layoutonly.log 2>&1
+${keyRefused}started=$(date +%s%N)
+lifeboat layoutonly --unattended --layout /tmp/out/before.json ${luks ? '--config /tmp/luks.yaml ' : ''}--target /mnt/local >layoutonly.log 2>&1
+echo "layoutonly $(( ($(date +%s%N) - started) / 1000000 ))" >>timings
 findmnt --json --real --output SOURCE,TARGET,FSTYPE >mounted.json
 # Captured while mounted: a btrfs file system's subvolumes can only be listed then.
 lifeboat savelayout --out /tmp/out/after.json
@@ -51,11 +67,56 @@ unmount_under /mnt/local
 `;
 }
 
+/**
+ * Prints what the guest measured (milliseconds). When bench/layout.mjs runs this file for its
+ * figures, $LIFEBOAT_BENCH_OUT names a directory: the timings go to timings.jsonl, one JSON line
+ * a scenario, and the captured layout beside them, for the script generation figure.
+ */
+function recordTimings(scenario: string, text: string, layout: Layout): void {
+  const timings = Object.fromEntries(
+    text
+      .trim()
+      .split('\n')
+      .map((line) => line.split(' '))
+      .map(([what, ms]) => [what, Number(ms)]),
+  );
+  console.log(`layout timings, ${scenario}: ${JSON.stringify(timings)}`);
+  const out = process.env.LIFEBOAT_BENCH_OUT;
+  if (!out) return;
+  appendFileSync(join(out, 'timings.jsonl'), `${JSON.stringify({ scenario, ...timings })}\n`);
+  writeFileSync(
+    join(out, `${scenario.replace(/[^A-Za-z0-9]+/g, '-')}.json`),
+    JSON.stringify(layout),
+  );
+}
+
 const why = (await engineMissing()) ?? qemuMissing();
 const results: GuestResult[] = [];
 afterAll(() => {
   for (const r of results) r.dispose();
 });
+
+/** The LVM scenario's layout, built and captured once on a first machine, for the migrations. */
+let lvmCaptured: Promise<string> | undefined;
+function lvmScenarioCaptured(): Promise<string> {
+  lvmCaptured ??= (async () => {
+    const lvm = SCENARIOS.find((s) => s.name.startsWith('LVM'));
+    if (lvm === undefined) throw new Error('no LVM scenario');
+    const first = await runInRescueGuest({
+      script: `set -euo pipefail
+d1=$(readlink -f /dev/disk/by-id/virtio-d1)
+(set -x; ${lvm.setup.trim()}
+) >setup.log 2>&1
+lifeboat savelayout --out /tmp/out/before.json
+`,
+      disks: lvm.disks,
+    });
+    results.push(first);
+    expect(first.exitCode, readFileSync(join(first.out, 'run.log'), 'utf8')).toBe(0);
+    return readFileSync(join(first.out, 'before.json'), 'utf8');
+  })();
+  return lvmCaptured;
+}
 
 describeTier('boot', why)(
   'disk layout: capture, zero, recreate, compare (QEMU, real disks)',
@@ -86,6 +147,14 @@ describeTier('boot', why)(
         // The scenario built something, and zeroing really lost it.
         expect(before.disks.length).toBe(scenario.disks.length);
         expect(zeroed.disks).toEqual([]);
+        if (existsSync(join(result.out, 'nokey.exit'))) {
+          expect(log('nokey.exit').trim()).toBe('2');
+          expect(log('nokey.log')).toContain(
+            'LUKS volume(s) and no key was given; nothing was touched',
+          );
+          expect(read('nokey.json').disks).toEqual([]);
+        }
+        recordTimings(scenario.name, log('timings'), before);
         const changes = diffLayouts(before, after, { recreated: true });
         expect(formatLayoutChanges(changes), tell).toBe('');
         // Every captured mount came back under the target.
@@ -96,55 +165,34 @@ describeTier('boot', why)(
       }, 700_000);
     }
 
-    it('onto a disk too small: refused with what does not fit, no disk written', async () => {
+    it('the LVM scenario onto a disk too small: refused with what does not fit, no disk written', async () => {
+      const before = await lvmScenarioCaptured();
       const result = await runInRescueGuest({
         script: `set -euo pipefail
-d1=$(readlink -f /dev/disk/by-id/virtio-d1)
 small=$(readlink -f /dev/disk/by-id/virtio-small)
-printf 'label: gpt\\ntype=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name=data\\n' | sfdisk --quiet "$d1"
-udevadm settle
-mkfs.xfs -q -L data "\${d1}1"
-lifeboat savelayout --out layout.json
-sha256sum "$d1" "$small" >before.sum
-echo "$d1 $small" >mapping
+sha256sum "$small" >before.sum
 set +e
-lifeboat layoutonly --unattended --layout layout.json --disk-mapping mapping >refused.log 2>&1
+lifeboat layoutonly --unattended --layout /tmp/in/before.json >refused.log 2>&1
 echo $? >refused.exit
 set -e
-sha256sum "$d1" "$small" >after.sum
+sha256sum "$small" >after.sum
 `,
-        disks: [
-          { serial: 'd1', sizeMiB: 512 },
-          { serial: 'small', sizeMiB: 128 },
-        ],
+        files: { 'before.json': before },
+        disks: [{ serial: 'small', sizeMiB: 256 }],
       });
       results.push(result);
       const out = (name: string) => readFileSync(join(result.out, name), 'utf8');
       expect(result.exitCode, out('run.log')).toBe(0);
       expect(out('refused.exit').trim()).toBe('2');
       expect(out('refused.log')).toMatch(
-        /the layout does not fit the disks here: \/dev\/vdb1 \(xfs\) would be 1\d\d MiB, under its 300 MiB minimum/,
+        /the layout does not fit the disks here: .*\/dev\/vg0\/home \(xfs\) would be \d+ MiB, under its 300 MiB minimum/,
       );
       expect(out('refused.log')).toContain('Nothing was written.');
       expect(out('after.sum')).toBe(out('before.sum'));
     }, 400_000);
 
     it('the LVM scenario onto a larger disk with another name, leaving the other disk alone', async () => {
-      const lvm = SCENARIOS.find((s) => s.name.startsWith('LVM'));
-      if (lvm === undefined) throw new Error('no LVM scenario');
-      // First machine: the scenario's layout, captured.
-      const first = await runInRescueGuest({
-        script: `set -euo pipefail
-d1=$(readlink -f /dev/disk/by-id/virtio-d1)
-(set -x; ${lvm.setup.trim()}
-) >setup.log 2>&1
-lifeboat savelayout --out /tmp/out/before.json
-`,
-        disks: lvm.disks,
-      });
-      results.push(first);
-      expect(first.exitCode, readFileSync(join(first.out, 'run.log'), 'utf8')).toBe(0);
-      const before = readFileSync(join(first.out, 'before.json'), 'utf8');
+      const before = await lvmScenarioCaptured();
       // Second machine: a small disk first (so the new one is /dev/vdb) and a bigger new disk.
       const second = await runInRescueGuest({
         script: `set -euo pipefail

@@ -1,6 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { errorMessage, JobError, UsageError } from '../../errors.js';
 import { captureLayout } from '../../layout/capture.js';
@@ -11,6 +10,7 @@ import type { Layout } from '../../layout/model.js';
 import { runHostTool } from '../../layout/run-tool.js';
 import { formatLayoutTree } from '../../layout/show.js';
 import { MEDIUM_LAYOUT, readLayout, SAVED_LAYOUT, writeLayout } from '../../layout/store.js';
+import { askSecret, askYesNo } from '../prompt.js';
 import { type GlobalOptions, openSession } from '../session.js';
 
 /** The layout a command reads when none is named: the saved one, else the medium's. */
@@ -113,6 +113,10 @@ export function registerLayout(program: Command): void {
           exclude: session.effective.config.layout.exclude,
           unattended: options.unattended === true,
           ...(options.luksKeyFile ? { luksKeyFile: resolve(options.luksKeyFile) } : {}),
+          ...(session.effective.config.layout.luksKey
+            ? { luksKey: session.effective.config.layout.luksKey }
+            : {}),
+          askSecret,
           ...(options.diskMapping ? { diskMapping: readDiskMapping(options.diskMapping) } : {}),
           edit: options.edit === true,
           confirm: askYesNo,
@@ -120,17 +124,6 @@ export function registerLayout(program: Command): void {
         });
       },
     );
-}
-
-async function askYesNo(question: string): Promise<boolean> {
-  if (!process.stdin.isTTY) return false;
-  const rl = createInterface({ input: process.stdin, output: process.stdout });
-  try {
-    const answer = await rl.question(`${question} [yes/no] `);
-    return answer.trim().toLowerCase() === 'yes';
-  } finally {
-    rl.close();
-  }
 }
 
 function readDiskMapping(file: string): Map<string, string> {

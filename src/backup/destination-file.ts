@@ -1,0 +1,79 @@
+import { createReadStream, createWriteStream, rmSync } from 'node:fs';
+import { access, constants, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { JobError } from '../errors.js';
+import { onInterruptCleanup } from '../util/exit-cleanup.js';
+import type { BackupDestination } from './method.js';
+
+/**
+ * A directory on this machine: file:///dir, and the mount point of nfs://, cifs:// and usb://
+ * (destination-mount.ts). Files are written under a temporary name and renamed when complete,
+ * mode 0600 (a backup holds every secret of the host); directories 0700.
+ */
+export class DirectoryDestination implements BackupDestination {
+  constructor(
+    readonly display: string,
+    /** The directory backups go under. */
+    readonly dir: string,
+  ) {}
+
+  async open(): Promise<void> {
+    try {
+      await mkdir(this.dir, { recursive: true, mode: 0o700 });
+      if (!(await stat(this.dir)).isDirectory()) throw new Error('not a directory');
+      await access(this.dir, constants.W_OK);
+    } catch (error) {
+      throw new JobError(`backup.url ${this.display}: ${this.dir} is not a writable directory`, {
+        hint: 'create it, or point backup.url at a directory this user can write',
+        cause: error,
+      });
+    }
+  }
+
+  async write(path: string, data: Readable): Promise<void> {
+    const final = this.resolve(path);
+    await mkdir(dirname(final), { recursive: true, mode: 0o700 });
+    const partial = join(dirname(final), `.${basename(final)}.partial-${process.pid}`);
+    // Ctrl-C exits without running the catch below: the half-written file goes then too.
+    const forget = onInterruptCleanup(() => rmSync(partial, { force: true }));
+    try {
+      await pipeline(data, createWriteStream(partial, { mode: 0o600 }));
+      await rename(partial, final);
+    } catch (error) {
+      await rm(partial, { force: true });
+      throw error;
+    } finally {
+      forget();
+    }
+  }
+
+  async read(path: string): Promise<Readable> {
+    const file = this.resolve(path);
+    await access(file, constants.R_OK);
+    return createReadStream(file);
+  }
+
+  async list(dir: string): Promise<string[]> {
+    try {
+      return (await readdir(this.resolve(dir))).sort();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+  }
+
+  async remove(path: string): Promise<void> {
+    await rm(this.resolve(path), { recursive: true, force: true });
+  }
+
+  async close(): Promise<void> {}
+
+  /** A path under the destination directory; ".." never leaves it. */
+  private resolve(path: string): string {
+    const parts = path.split('/').filter((p) => p !== '' && p !== '.');
+    if (parts.includes('..')) throw new JobError(`backup path ${path} leaves the destination`);
+    return join(this.dir, ...parts);
+  }
+}

@@ -1,0 +1,102 @@
+import { rmdirSync } from 'node:fs';
+import { mkdtemp, rmdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { execa, execaSync } from 'execa';
+import { JobError } from '../errors.js';
+import type { Log } from '../log/log.js';
+import { onInterruptCleanup } from '../util/exit-cleanup.js';
+import { DirectoryDestination } from './destination-file.js';
+import type { BackupDestination } from './method.js';
+import { lastLine } from './pipeline.js';
+
+/**
+ * nfs://, cifs:// and usb:// destinations: the share or partition is mounted under a private
+ * temporary mount point and used as a directory; close() (or Ctrl-C) unmounts it. This host's
+ * kernel has neither NFS nor CIFS: those are exercised in a QEMU guest, not here.
+ */
+export interface MountSpec {
+  /** What mount gets as its source: server:/export, //server/share, /dev/disk/by-label/X. */
+  source: string;
+  /** -t; undefined lets mount probe (a USB partition). */
+  type?: string;
+  options: string;
+  /** The directory under the mount point that backups go under. */
+  path: string;
+}
+
+export class MountDestination implements BackupDestination {
+  private mountPoint: string | undefined;
+  private inner: DirectoryDestination | undefined;
+  private forget: (() => void) | undefined;
+
+  constructor(
+    readonly display: string,
+    private readonly spec: MountSpec,
+    private readonly log: Log,
+  ) {}
+
+  async open(): Promise<void> {
+    if (this.inner) return;
+    const mountPoint = await mkdtemp(join(tmpdir(), 'lifeboat-backup-mnt-'));
+    const args = [
+      ...(this.spec.type ? ['-t', this.spec.type] : []),
+      ...(this.spec.options ? ['-o', this.spec.options] : []),
+      this.spec.source,
+      mountPoint,
+    ];
+    this.log.debug(`mount ${args.join(' ')}`);
+    const result = await execa('mount', args, { reject: false, stdin: 'ignore', timeout: 120_000 });
+    if (result.exitCode !== 0) {
+      await rmdir(mountPoint).catch(() => undefined);
+      const said = lastLine(String(result.stderr)) || `mount exited ${result.exitCode}`;
+      throw new JobError(
+        `backup.url ${this.display}: ${this.spec.source} does not mount (${said})`,
+        {
+          hint: 'check that the server exports it to this machine, and backup.mountOptions',
+        },
+      );
+    }
+    this.mountPoint = mountPoint;
+    // Ctrl-C exits without close(): the share must not stay mounted under /tmp.
+    this.forget = onInterruptCleanup(() => {
+      execaSync('umount', ['--lazy', mountPoint], { reject: false });
+      rmdirSync(mountPoint);
+    });
+    this.inner = new DirectoryDestination(this.display, join(mountPoint, this.spec.path));
+    await this.inner.open();
+  }
+
+  write(path: string, data: Readable): Promise<void> {
+    return this.opened().write(path, data);
+  }
+  read(path: string): Promise<Readable> {
+    return this.opened().read(path);
+  }
+  list(dir: string): Promise<string[]> {
+    return this.opened().list(dir);
+  }
+  remove(path: string): Promise<void> {
+    return this.opened().remove(path);
+  }
+
+  async close(): Promise<void> {
+    const mountPoint = this.mountPoint;
+    if (!mountPoint) return;
+    this.mountPoint = undefined;
+    this.inner = undefined;
+    this.forget?.();
+    const result = await execa('umount', [mountPoint], { reject: false, stdin: 'ignore' });
+    if (result.exitCode !== 0) {
+      this.log.warn(`could not unmount ${mountPoint}: ${lastLine(String(result.stderr))}`);
+      return;
+    }
+    await rmdir(mountPoint).catch(() => undefined);
+  }
+
+  private opened(): DirectoryDestination {
+    if (!this.inner) throw new JobError(`backup.url ${this.display} is not open`);
+    return this.inner;
+  }
+}

@@ -1,0 +1,71 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { HostFacts } from '../config/facts.js';
+import { loadConfig } from '../config/load.js';
+import { UsageError } from '../errors.js';
+import { MemoryLog } from '../log/log.js';
+import { openDestination } from './destination.js';
+import { nextBackupId } from './retention.js';
+
+const facts: HostFacts = { arch: 'x86_64', osId: 'debian', osIdLike: [], osVersion: '12' };
+
+async function destinationFor(url: string, sets: string[] = []) {
+  const empty = mkdtempSync(join(tmpdir(), 'lifeboat-cfg-'));
+  const { config } = await loadConfig({
+    configDir: empty,
+    cwd: empty,
+    facts,
+    env: {},
+    sets: [`backup.url=${JSON.stringify(url)}`, ...sets],
+  });
+  return openDestination(config, new MemoryLog());
+}
+
+describe('backup.url', () => {
+  it('names each supported form as the destination messages show, without a password', async () => {
+    expect((await destinationFor('file:///srv/backup')).display).toBe('file:///srv/backup');
+    expect((await destinationFor('nfs://nas/exports/rear')).display).toBe('nfs://nas/exports/rear');
+    expect((await destinationFor('cifs://nas/share/dir')).display).toBe('cifs://nas/share/dir');
+    expect((await destinationFor('usb:///dev/disk/by-label/REAR/backups')).display).toBe(
+      'usb:///dev/disk/by-label/REAR/backups',
+    );
+    expect((await destinationFor('sftp://backup@nas:2222/srv')).display).toBe(
+      'sftp://backup@nas:2222/srv',
+    );
+  });
+
+  it('refuses an unknown scheme, a malformed URL and incomplete forms with a usage error naming backup.url', async () => {
+    const refused = async (url: string, message: RegExp) => {
+      const error = await destinationFor(url).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(UsageError);
+      expect((error as UsageError).message).toMatch(message);
+      expect((error as UsageError).hint).toContain('file:///dir');
+    };
+    await refused(
+      'ftp://nas/x',
+      /^backup\.url ftp:\/\/nas\/x: lifeboat has no destination for ftp:\/\/$/,
+    );
+    await refused('not a url', /^backup\.url not a url is not a URL$/);
+    await refused('sftp://nas/srv', /names the user and the server/);
+    await refused('sftp://u:secret@nas/srv', /put no password in the URL/);
+    await refused('cifs://nas', /names the server and the share/);
+    await refused('usb:///mnt/stick', /names a partition under \/dev/);
+    await refused('file:///', /cannot be \//);
+  });
+
+  it('refuses a host key that is not a SHA256 fingerprint', async () => {
+    await expect(
+      destinationFor('sftp://u@nas/srv', ['backup.sftpHostKey=MD5:aa:bb']),
+    ).rejects.toThrow(/backup.sftpHostKey "MD5:aa:bb" is not a SHA256 fingerprint/);
+  });
+});
+
+describe('backup ids', () => {
+  it('are UTC times, and a second run in the same second gets the next second', () => {
+    const now = new Date('2026-12-02T05:15:00.400Z');
+    expect(nextBackupId(now, [])).toBe('20261202T051500Z');
+    expect(nextBackupId(now, ['20261202T051500Z', 'notes'])).toBe('20261202T051501Z');
+  });
+});

@@ -1,0 +1,406 @@
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable, Transform, type Writable } from 'node:stream';
+import { JobError, UsageError } from '../errors.js';
+import { VERSION } from '../paths.js';
+import {
+  ARCHIVE_SUFFIX,
+  compressor,
+  decompressor,
+  decryptor,
+  encryptor,
+  type GpgHome,
+  privateGpgHome,
+} from './codec.js';
+import { openDestination } from './destination.js';
+import { DirectoryDestination } from './destination-file.js';
+import {
+  BACKUP_MANIFEST_FORMAT,
+  type BackupDestination,
+  type BackupManifest,
+  type BackupMethod,
+  type BackupRecord,
+  type BackupRequest,
+  type RestoreRequest,
+  type RestoreResult,
+  type VerifiedBackup,
+  type VerifyRequest,
+} from './method.js';
+import { type ChainProgram, lastLine, type ProgramExit, startChain } from './pipeline.js';
+import { applyRetention, hostBackups, MANIFEST_NAME, nextBackupId } from './retention.js';
+import { createArgs, escapeReason, extractArgs, listArgs } from './tar-args.js';
+
+/**
+ * NETFS (ReaR's BACKUP=NETFS): one tar archive per run of the host's file systems, compressed
+ * and optionally encrypted, streamed to a destination with its listing and backup.json (last).
+ *
+ *   tar --create | zstd | gpg --symmetric | sha256 (here) → <url>/<host>/<id>/backup.tar.zst.gpg
+ */
+export const netfsMethod: BackupMethod = {
+  name: 'netfs',
+  backup,
+  verify,
+  restore,
+};
+
+const LISTING_NAME = 'backup.list';
+
+/** tar's exit 1 means "some files changed while being archived": a live system does that. */
+const TAR_WARNING = 1;
+
+async function backup(request: BackupRequest): Promise<BackupRecord> {
+  const { config, log, hostname } = request;
+  const destination = openDestination(config, log);
+  const key = config.backup.encryptionKey;
+  if (key) log.addSecret(key);
+  await destination.open();
+  const work = await mkdtemp(join(tmpdir(), 'lifeboat-backup-'));
+  let gpgHome: GpgHome | undefined;
+  let dir: string | undefined;
+  try {
+    const id = nextBackupId(new Date(), await destination.list(hostname));
+    dir = `${hostname}/${id}`;
+    const compression = config.backup.compression;
+    const encryption = key ? 'gpg-aes256' : 'none';
+    const archiveName = `backup${ARCHIVE_SUFFIX[compression]}${key ? '.gpg' : ''}`;
+    const selinux = request.hostRoot === '/' && existsSync('/sys/fs/selinux/enforce');
+    const indexFile = join(work, 'index');
+    const alwaysExclude = [
+      ...request.alwaysExclude,
+      // A file:// destination on the host itself: the backup must not contain earlier backups.
+      ...(destination instanceof DirectoryDestination ? [destination.dir] : []),
+    ];
+    const tar: ChainProgram = {
+      program: 'tar',
+      args: createArgs({
+        hostRoot: request.hostRoot,
+        filesystems: request.filesystems,
+        excludes: config.backup.exclude,
+        alwaysExclude,
+        indexFile,
+        selinux,
+      }),
+    };
+    log.debug(`tar ${tar.args.join(' ')}`);
+    if (key) gpgHome = await privateGpgHome();
+    const programs = [
+      tar,
+      compressor(compression),
+      key && gpgHome ? encryptor(gpgHome.dir, key) : undefined,
+    ].filter((p): p is ChainProgram => p !== undefined);
+
+    const started = Date.now();
+    const chain = startChain(programs, { input: 'ignore', output: 'pipe' });
+    const stop = () => chain.kill();
+    request.signal?.addEventListener('abort', stop);
+    const hash = createHash('sha256');
+    let bytes = 0;
+    let exits: ProgramExit[] = [];
+    // The archive is renamed into place only when every program exited well: flush() waits for
+    // them, and an error there fails the write, which then removes the partial file.
+    const hashing = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        hash.update(chunk);
+        bytes += chunk.length;
+        callback(null, chunk);
+      },
+      flush(callback) {
+        chain.done.then((done) => {
+          exits = done;
+          const failed = done.find(
+            (e) => !(e.code === 0 || (e.program === 'tar' && e.code === TAR_WARNING)),
+          );
+          callback(failed ? chainFailure('the archive could not be made', failed) : null);
+        });
+      },
+    });
+    try {
+      await destination.write(`${dir}/${archiveName}`, (chain.stdout as Readable).pipe(hashing));
+    } catch (error) {
+      chain.kill();
+      throw error;
+    } finally {
+      request.signal?.removeEventListener('abort', stop);
+    }
+    const tarExit = exits.find((e) => e.program === 'tar');
+    if (tarExit?.code === TAR_WARNING) {
+      log.warn(`tar: some files changed while they were archived (${lastLine(tarExit.stderr)})`);
+    }
+
+    const listing = await readFile(indexFile);
+    const entries = listing.toString('utf8').split('\n').filter(Boolean).length;
+    await destination.write(`${dir}/${LISTING_NAME}`, Readable.from([listing]));
+
+    const manifest: BackupManifest = {
+      format: BACKUP_MANIFEST_FORMAT,
+      id,
+      hostname,
+      created: new Date(started).toISOString(),
+      lifeboatVersion: VERSION,
+      filesystems: [...request.filesystems],
+      excludes: [...config.backup.exclude],
+      archive: { name: archiveName, sha256: hash.digest('hex'), bytes, compression, encryption },
+      listing: { name: LISTING_NAME, entries },
+      selinux,
+    };
+    // Last: a backup without backup.json is incomplete, never chosen, and removed by retention.
+    await destination.write(
+      `${dir}/${MANIFEST_NAME}`,
+      Readable.from([`${JSON.stringify(manifest, null, 2)}\n`]),
+    );
+    dir = undefined;
+    const removed = await applyRetention({
+      destination,
+      hostname,
+      current: id,
+      keep: config.backup.keep,
+      log,
+    });
+    if (removed.length > 0) log.info(`retention: removed ${removed.join(', ')}`);
+    return { manifest, where: destination.display };
+  } catch (error) {
+    // What this run wrote is of no use without its backup.json: it goes.
+    if (dir) await destination.remove(dir).catch(() => undefined);
+    throw error;
+  } finally {
+    await gpgHome?.dispose();
+    await rm(work, { recursive: true, force: true });
+    await destination.close();
+  }
+}
+
+async function verify(request: VerifyRequest): Promise<VerifiedBackup> {
+  const { config, log, hostname } = request;
+  const destination = openDestination(config, log);
+  const key = config.backup.encryptionKey;
+  if (key) log.addSecret(key);
+  await destination.open();
+  try {
+    const manifest = await chooseBackup(destination, hostname, request.id);
+    const where = destination.display;
+    const label = `backup ${manifest.id} at ${where}`;
+    const gpgHome = manifest.archive.encryption === 'none' ? undefined : await privateGpgHome();
+    try {
+      const names: string[] = [];
+      const programs = [...decoders(manifest, key, gpgHome), { program: 'tar', args: listArgs() }];
+      const chain = startChain(programs, { input: 'pipe', output: 'pipe' });
+      const listed = collectLines(chain.stdout as Readable, (name) => names.push(name));
+      const source = await destination.read(
+        `${manifest.hostname}/${manifest.id}/${manifest.archive.name}`,
+      );
+      const { sha256, bytes } = await feed(source, chain.stdin as Writable);
+      const exits = await chain.done;
+      await listed;
+      if (sha256 !== manifest.archive.sha256 || bytes !== manifest.archive.bytes) {
+        throw new JobError(
+          `${label} is damaged: the archive's sha256 is ${sha256} (${bytes} bytes), backup.json says ${manifest.archive.sha256} (${manifest.archive.bytes} bytes)`,
+          { hint: 'restore from another backup (verify --id, or backup.keep more of them)' },
+        );
+      }
+      checkDecoders(exits, manifest, label);
+      const tar = exits.find((e) => e.program === 'tar');
+      if (tar && tar.code !== 0) throw chainFailure(`${label} cannot be read`, tar);
+      for (const name of names) {
+        const why = escapeReason(name);
+        if (why) {
+          throw new JobError(
+            `${label} is refused: its member ${name} ${why}, it would land outside the target`,
+          );
+        }
+      }
+      log.debug(`${label}: sha256 matches, ${names.length} members, none escapes`);
+      return { manifest, where };
+    } finally {
+      await gpgHome?.dispose();
+    }
+  } finally {
+    await destination.close();
+  }
+}
+
+async function restore(request: RestoreRequest): Promise<RestoreResult> {
+  const { config, log, backup: verified, target } = request;
+  const manifest = verified.manifest;
+  const destination = openDestination(config, log);
+  const key = config.backup.encryptionKey;
+  if (key) log.addSecret(key);
+  await destination.open();
+  const started = Date.now();
+  const gpgHome = manifest.archive.encryption === 'none' ? undefined : await privateGpgHome();
+  try {
+    await mkdir(target, { recursive: true });
+    const label = `backup ${manifest.id} at ${verified.where}`;
+    const programs = [
+      ...decoders(manifest, key, gpgHome),
+      { program: 'tar', args: extractArgs(target, manifest.selinux) },
+    ];
+    const chain = startChain(programs, { input: 'pipe', output: 'pipe' });
+    let entries = 0;
+    const listed = collectLines(chain.stdout as Readable, () => {
+      entries += 1;
+    });
+    const stop = () => chain.kill();
+    request.signal?.addEventListener('abort', stop);
+    try {
+      const source = await destination.read(
+        `${manifest.hostname}/${manifest.id}/${manifest.archive.name}`,
+      );
+      const { sha256, bytes } = await feed(source, chain.stdin as Writable);
+      const exits = await chain.done;
+      await listed;
+      checkDecoders(exits, manifest, label);
+      const tar = exits.find((e) => e.program === 'tar');
+      if (tar && tar.code !== 0) throw chainFailure(`${label} did not restore into ${target}`, tar);
+      if (sha256 !== manifest.archive.sha256) {
+        throw new JobError(`${label} changed since it was verified: its sha256 is now ${sha256}`);
+      }
+      return { entries, bytes, seconds: (Date.now() - started) / 1000 };
+    } finally {
+      request.signal?.removeEventListener('abort', stop);
+    }
+  } finally {
+    await gpgHome?.dispose();
+    await destination.close();
+  }
+}
+
+/** The newest complete backup of `hostname`, or the one named `id`. */
+async function chooseBackup(
+  destination: BackupDestination,
+  hostname: string,
+  id: string | undefined,
+): Promise<BackupManifest> {
+  const { complete, incomplete } = await hostBackups(destination, hostname);
+  if (id !== undefined && incomplete.includes(id)) {
+    throw new JobError(
+      `backup ${id} at ${destination.display} is incomplete (it has no backup.json)`,
+      {
+        hint: 'choose another backup, or leave the id out for the newest complete one',
+      },
+    );
+  }
+  const chosen = id ?? complete.at(-1);
+  if (chosen === undefined || !complete.includes(chosen)) {
+    throw new JobError(
+      id === undefined
+        ? `there is no complete backup of ${hostname} at ${destination.display}`
+        : `there is no backup ${id} of ${hostname} at ${destination.display}`,
+      { hint: 'check backup.url and the host name, or run lifeboat mkbackuponly first' },
+    );
+  }
+  const text = await streamText(await destination.read(`${hostname}/${chosen}/${MANIFEST_NAME}`));
+  let manifest: BackupManifest;
+  try {
+    manifest = JSON.parse(text) as BackupManifest;
+  } catch {
+    throw new JobError(`backup ${chosen} at ${destination.display}: backup.json is not JSON`);
+  }
+  if (manifest.format !== BACKUP_MANIFEST_FORMAT || manifest.id !== chosen) {
+    throw new JobError(
+      `backup ${chosen} at ${destination.display}: backup.json is not a ${BACKUP_MANIFEST_FORMAT} manifest of this backup`,
+    );
+  }
+  return manifest;
+}
+
+/** gpg (when encrypted) and the decompressor, in that order. */
+function decoders(
+  manifest: BackupManifest,
+  key: string | undefined,
+  gpgHome: GpgHome | undefined,
+): ChainProgram[] {
+  const programs: ChainProgram[] = [];
+  if (manifest.archive.encryption !== 'none') {
+    if (!key || !gpgHome) {
+      throw new UsageError(
+        `backup ${manifest.id} is encrypted and backup.encryptionKey is not set`,
+        {
+          hint: 'set backup.encryptionKey to the key the backup was made with',
+        },
+      );
+    }
+    programs.push(decryptor(gpgHome.dir, key));
+  }
+  const decompress = decompressor(manifest.archive.compression);
+  if (decompress) programs.push(decompress);
+  return programs;
+}
+
+function checkDecoders(exits: ProgramExit[], manifest: BackupManifest, label: string): void {
+  const gpg = exits.find((e) => e.program === 'gpg');
+  if (gpg && gpg.code !== 0) {
+    if (/bad session key|bad passphrase|decryption failed/i.test(gpg.stderr)) {
+      throw new JobError(`backup.encryptionKey does not decrypt backup ${manifest.id}`, {
+        hint: 'set backup.encryptionKey to the key the backup was made with',
+      });
+    }
+    throw chainFailure(`${label} cannot be decrypted`, gpg);
+  }
+  const other = exits.find((e) => e.program !== 'gpg' && e.program !== 'tar' && e.code !== 0);
+  if (other) throw chainFailure(`${label} cannot be decompressed`, other);
+}
+
+function chainFailure(what: string, exit: ProgramExit): JobError {
+  const said = lastLine(exit.stderr);
+  return new JobError(
+    `${what}: ${exit.program} ${exit.code < 0 ? 'did not run' : `exited ${exit.code}`}${said ? ` (${said})` : ''}`,
+  );
+}
+
+/**
+ * Copies `source` into a program's stdin while hashing every byte. The whole source is read
+ * even when the program stops early (gpg with a wrong key): the checksum is about the file.
+ */
+async function feed(source: Readable, sink: Writable): Promise<{ sha256: string; bytes: number }> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  let open = true;
+  sink.on('close', () => {
+    open = false;
+  });
+  sink.on('error', () => {
+    open = false;
+  });
+  for await (const chunk of source as AsyncIterable<Buffer>) {
+    hash.update(chunk);
+    bytes += chunk.length;
+    if (open && !sink.write(chunk)) await drainedOrClosed(sink);
+  }
+  if (open) sink.end();
+  return { sha256: hash.digest('hex'), bytes };
+}
+
+/** Until the sink takes more (drain) or is gone (close, error); no listener is left behind. */
+function drainedOrClosed(sink: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      sink.off('drain', done);
+      sink.off('close', done);
+      sink.off('error', done);
+      resolve();
+    };
+    sink.on('drain', done);
+    sink.on('close', done);
+    sink.on('error', done);
+  });
+}
+
+/** Calls `line` for each line of a stream; resolves at its end. */
+async function collectLines(stream: Readable, line: (text: string) => void): Promise<void> {
+  let rest = '';
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    const lines = (rest + chunk.toString('utf8')).split('\n');
+    rest = lines.pop() ?? '';
+    for (const l of lines) if (l !== '') line(l);
+  }
+  if (rest !== '') line(rest);
+}
+
+async function streamText(stream: Readable): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
+  return Buffer.concat(chunks).toString('utf8');
+}

@@ -1,0 +1,197 @@
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { execa } from 'execa';
+import { JobError, UsageError } from '../errors.js';
+import type { Log } from '../log/log.js';
+import { type Migration, migrateLayout, partitionDevice, type TargetDisk } from './migrate.js';
+import type { Layout } from './model.js';
+import { parseLsblk } from './parse-lsblk.js';
+import { mountScript, recreateScript } from './recreate.js';
+import { runHostTool } from './run-tool.js';
+
+/**
+ * Recreating a layout on this machine's disks, in two halves: planDisks() reads the disks,
+ * migrates the layout onto them, checks the LUKS key and writes the scripts (no disk changes),
+ * and runDisks() runs them. `lifeboat layoutonly` calls one after the other; `lifeboat recover`
+ * plans in its verify stage and runs in its recreate stage, so that nothing on any disk changes
+ * before the backup has been checked too.
+ */
+export interface LayoutPlan {
+  migration: Migration;
+  /** The migrated layout: device names of this machine. */
+  layout: Layout;
+  /** Captured device → device here, for the rewrites in fstab, crypttab and GRUB's files. */
+  renames: Map<string, string>;
+  recreate: string;
+  mount: string;
+  disks: string;
+  components: number;
+}
+
+export interface PlanDisksOptions {
+  /** The command that plans, for messages: layoutonly or recover. */
+  command: string;
+  layout: Layout;
+  target: string;
+  workDir: string;
+  exclude: readonly string[];
+  unattended: boolean;
+  diskMapping?: ReadonlyMap<string, string>;
+  /** The file holding the LUKS passphrase, when the layout has LUKS volumes. */
+  luksKeyFile?: string;
+  log: Log;
+}
+
+export async function planDisks(options: PlanDisksOptions): Promise<LayoutPlan> {
+  const { log } = options;
+  const migration = migrateLayout(options.layout, await targetDisks(), options.diskMapping);
+  for (const note of migration.notes) log.info(`${options.command}: migration: ${note}`);
+  const layout = migration.layout;
+  if (layout.encrypted.length > 0 && options.luksKeyFile === undefined) throw noLuksKey(layout);
+  const { script, order } = recreateScript(layout, { exclude: [...options.exclude] });
+  const recreate = join(options.workDir, 'recreate.sh');
+  const mount = join(options.workDir, 'mount.sh');
+  await mkdir(dirname(recreate), { recursive: true, mode: 0o700 });
+  await writeFile(recreate, script, { mode: 0o700 });
+  await writeFile(mount, mountScript(layout, options.target), { mode: 0o700 });
+  const disks = layout.disks.map((d) => d.device).join(', ');
+  return {
+    migration,
+    layout,
+    renames: deviceRenames(options.layout, migration),
+    recreate,
+    mount,
+    disks,
+    components: order.length,
+  };
+}
+
+/** Runs the recreate script, then the mount script. A rerun skips what exists already. */
+export async function runDisks(
+  plan: LayoutPlan,
+  options: { command: string; unattended: boolean; luksKeyFile?: string; log: Log },
+): Promise<void> {
+  const env = {
+    LIFEBOAT_UNATTENDED: options.unattended ? '1' : '0',
+    ...(options.luksKeyFile ? { LIFEBOAT_LUKS_KEY_FILE: options.luksKeyFile } : {}),
+  };
+  for (const [what, file] of [
+    ['recreating the layout', plan.recreate],
+    ['mounting it', plan.mount],
+  ] as const) {
+    const result = await execa('bash', [file], {
+      reject: false,
+      env,
+      all: true,
+      // Never a terminal: unattended recovery must have no path that waits on one.
+      stdin: options.unattended ? 'ignore' : 'inherit',
+    });
+    for (const line of String(result.all).split('\n'))
+      if (line !== '') options.log.debug(`${what}: ${line}`);
+    if (result.exitCode !== 0) {
+      const tail = String(result.all).trim().split('\n').slice(-10).join('\n');
+      throw new JobError(`${options.command}: ${what} failed (exit ${result.exitCode}):\n${tail}`, {
+        hint: `Fix the cause (or edit ${file}) and run lifeboat ${options.command} again: what exists is skipped.`,
+      });
+    }
+  }
+}
+
+/** Captured disk and partition names → the names they have here; unchanged ones left out. */
+export function deviceRenames(captured: Layout, migration: Migration): Map<string, string> {
+  const renames = new Map<string, string>();
+  for (const disk of captured.disks) {
+    const to = migration.disks.get(disk.device);
+    if (to === undefined || to === disk.device) continue;
+    renames.set(disk.device, to);
+    for (const p of disk.table?.partitions ?? [])
+      renames.set(p.device, partitionDevice(to, p.number));
+  }
+  return renames;
+}
+
+/**
+ * Where the recreate script reads the LUKS passphrase from, when the layout has LUKS volumes:
+ * --luks-key-file, else layout.luksKey of the recovery configuration written to a private file
+ * (the rescue system's RAM), else, attended, typed twice without echo. Unattended with none of
+ * them: refused, before anything is written.
+ */
+export interface LuksKeySource {
+  /** --luks-key-file: first choice. */
+  luksKeyFile?: string;
+  /** layout.luksKey: second choice. */
+  luksKey?: string;
+  unattended: boolean;
+  /** Asks for a secret without echo; never called when unattended. */
+  askSecret?: (question: string) => Promise<string>;
+  /** Where a key from the configuration or a prompt is written (0600). */
+  workDir: string;
+  log: Log;
+}
+
+export interface LuksKeyFile {
+  file: string;
+  /** Written here (remove it when done), not the user's own file. */
+  written: boolean;
+}
+
+export async function luksKeyFile(
+  layout: Layout,
+  source: LuksKeySource,
+): Promise<LuksKeyFile | undefined> {
+  if (layout.encrypted.length === 0) return undefined;
+  if (source.luksKeyFile !== undefined) {
+    if (!existsSync(source.luksKeyFile))
+      throw new UsageError(`--luks-key-file ${source.luksKeyFile}: no such file`);
+    return { file: source.luksKeyFile, written: false };
+  }
+  let key = source.luksKey;
+  if (key === undefined && !source.unattended && source.askSecret !== undefined) {
+    const volumes = layout.encrypted.length;
+    key = await source.askSecret(`Passphrase for the ${volumes} LUKS volume(s) to recreate: `);
+    if (key !== '' && (await source.askSecret('The same passphrase again: ')) !== key)
+      throw new UsageError('the two passphrases differ; nothing was touched');
+  }
+  if (key === undefined || key === '') throw noLuksKey(layout);
+  source.log.addSecret(key);
+  await mkdir(source.workDir, { recursive: true, mode: 0o700 });
+  const file = join(source.workDir, `luks-key-${process.pid}`);
+  // No newline: cryptsetup --key-file takes the file's bytes as they are.
+  await writeFile(file, key, { mode: 0o600 });
+  return { file, written: true };
+}
+
+function noLuksKey(layout: Layout): UsageError {
+  return new UsageError(
+    `the layout has ${layout.encrypted.length} LUKS volume(s) and no key was given; nothing was touched`,
+    {
+      hint: 'Give the key with --luks-key-file FILE or layout.luksKey in the recovery configuration (unattended recovery never asks).',
+    },
+  );
+}
+
+/**
+ * The disks this machine has, as migration sees them: whole disks, less any that holds an ISO
+ * 9660 file system (the rescue medium itself, written to a stick), read-only ones and CD drives.
+ */
+async function targetDisks(): Promise<TargetDisk[]> {
+  const result = await runHostTool('lsblk', [
+    '--json',
+    '--bytes',
+    '--paths',
+    '--nodeps',
+    '--output',
+    'PATH,TYPE,SIZE,LOG-SEC,PHY-SEC,SERIAL,WWN,MODEL,FSTYPE,RM,RO',
+  ]);
+  if (result.exitCode !== 0) throw new JobError('lsblk could not list the disks');
+  return parseLsblk(result.stdout)
+    .filter((d) => d.type === 'disk' && !d.readOnly && d.fstype !== 'iso9660')
+    .map((d) => ({
+      device: d.path,
+      size: d.size,
+      logicalSectorSize: d.logicalSectorSize,
+      ...(d.serial ? { serial: d.serial } : {}),
+      ...(d.wwn ? { wwn: d.wwn } : {}),
+    }));
+}

@@ -1,0 +1,60 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../config/load.js';
+import { rescueRecoveryFiles } from './rescue-config.js';
+
+/** Writes the files into a fresh /etc/lifeboat and loads the configuration the rescue system sees. */
+async function asRescueSees(files: ReturnType<typeof rescueRecoveryFiles>) {
+  const root = mkdtempSync(join(tmpdir(), 'lifeboat-rescue-config-'));
+  for (const file of files) {
+    mkdirSync(dirname(join(root, file.path)), { recursive: true });
+    writeFileSync(join(root, file.path), file.content);
+  }
+  return loadConfig({ configDir: join(root, 'etc', 'lifeboat'), cwd: root });
+}
+
+const HOST_SETS = [
+  'backup.method=netfs',
+  'backup.url=nfs://backup.example.org/exports/lifeboat',
+  'backup.encryptionKey=very-secret',
+  'recovery.afterUnattended=poweroff',
+  'recovery.postScripts+=echo done',
+  'layout.exclude+=/dev/sdz',
+];
+
+describe('the recovery configuration of the rescue image', () => {
+  it('gives the rescue system the host’s backup, recovery and layout sections, without the key', async () => {
+    const host = await loadConfig({ configDir: '/nonexistent', sets: HOST_SETS });
+    const files = rescueRecoveryFiles(host.config);
+    expect(files.map((f) => [f.path, f.mode])).toEqual([
+      ['etc/lifeboat/site.yaml', 0o600],
+      ['etc/lifeboat/backup-key-withheld', 0o644],
+    ]);
+    expect(files[0]?.content).not.toContain('very-secret');
+    const rescue = await asRescueSees(files);
+    const { encryptionKey: _key, ...backup } = host.config.backup;
+    expect(rescue.config.backup).toEqual(backup);
+    expect(rescue.config.recovery).toEqual(host.config.recovery);
+    expect(rescue.config.layout.exclude).toEqual(['/dev/sdz']);
+    expect(rescue.layers.map((l) => l.kind)).toContain('site');
+  });
+
+  it('embeds the key only when recovery.embedBackupKey is true', async () => {
+    const host = await loadConfig({
+      configDir: '/nonexistent',
+      sets: [...HOST_SETS, 'recovery.embedBackupKey=true'],
+    });
+    const files = rescueRecoveryFiles(host.config);
+    expect(files.map((f) => f.path)).toEqual(['etc/lifeboat/site.yaml']);
+    const rescue = await asRescueSees(files);
+    expect(rescue.config.backup.encryptionKey).toBe('very-secret');
+  });
+
+  it('is the same bytes for the same configuration', async () => {
+    const a = await loadConfig({ configDir: '/nonexistent', sets: HOST_SETS });
+    const b = await loadConfig({ configDir: '/nonexistent', sets: [...HOST_SETS].reverse() });
+    expect(rescueRecoveryFiles(a.config)).toEqual(rescueRecoveryFiles(b.config));
+  });
+});

@@ -1,0 +1,59 @@
+import { stringify } from 'yaml';
+import { secretPaths } from '../config/layer.js';
+import type { Config } from '../config/schema.js';
+import { KEY_WITHHELD_FILE } from './backup-key.js';
+
+/**
+ * The recovery configuration the build puts into the rescue system, so `lifeboat recover` there
+ * needs no flags: the host's effective `backup`, `recovery` and `layout` sections as the rescue
+ * system's site layer (/etc/lifeboat/site.yaml, read by its lifeboat like any site file).
+ *
+ * Secrets in them (backup.encryptionKey, the backup's login key, layout.luksKey) go in only when
+ * recovery.embedBackupKey is true; otherwise /etc/lifeboat/backup-key-withheld says that the
+ * backup key exists and was left out, so recovery asks for it (or, unattended, refuses).
+ * The YAML is written with sorted keys: the same configuration gives the same bytes.
+ */
+export const RECOVERY_SECTIONS = ['backup', 'recovery', 'layout'] as const;
+
+export interface RescueFile {
+  /** Relative to the rescue root. */
+  path: string;
+  content: string;
+  mode: number;
+}
+
+export function rescueRecoveryFiles(config: Config): RescueFile[] {
+  const sections = structuredClone(
+    Object.fromEntries(RECOVERY_SECTIONS.map((s) => [s, config[s]])),
+  ) as Record<string, Record<string, unknown>>;
+  const embed = config.recovery.embedBackupKey;
+  const withheld: string[] = [];
+  for (const path of secretPaths()) {
+    const [section, key, ...rest] = path.split('.');
+    const parent = section === undefined ? undefined : sections[section];
+    if (!parent || key === undefined || rest.length > 0 || !(key in parent)) continue;
+    if (embed) continue;
+    delete parent[key];
+    withheld.push(path);
+  }
+  const files: RescueFile[] = [
+    {
+      path: 'etc/lifeboat/site.yaml',
+      content: [
+        '# The recovery configuration of the host this rescue system was made for (lifeboat build):',
+        `# its backup, recovery and layout sections${embed ? ', secrets included (recovery.embedBackupKey)' : ', without secrets'}.`,
+        stringify(sections, { sortMapEntries: true }),
+      ].join('\n'),
+      // Private either way: it says where the backups are.
+      mode: 0o600,
+    },
+  ];
+  if (withheld.includes('backup.encryptionKey'))
+    files.push({
+      path: `etc/lifeboat/${KEY_WITHHELD_FILE}`,
+      content:
+        'backup.encryptionKey\n# The backup is encrypted; its key was left out of this image (recovery.embedBackupKey is false).\n',
+      mode: 0o644,
+    });
+  return files;
+}

@@ -1,0 +1,74 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { BackupMethod, VerifiedBackup } from '../backup/method.js';
+import type { Config } from '../config/schema.js';
+import { UsageError } from '../errors.js';
+import type { Log } from '../log/log.js';
+import { askBackupKey, withBackupKey } from './backup-key.js';
+import { recoveryMethodFor } from './backup-methods.js';
+import { mountPoints } from './finalize-mounts.js';
+import type { RecoverRequest } from './request.js';
+
+/**
+ * The backup half of the verify stage: the destination answers, the backup's checksum matches,
+ * the key decrypts it (BackupMethod.verify). Reads only.
+ */
+export async function verifyBackup(
+  config: Config,
+  request: RecoverRequest,
+  hostname: string,
+  log: Log,
+): Promise<{ method: BackupMethod; backup: VerifiedBackup; config: Config }> {
+  const method = recoveryMethodFor(config);
+  let keyed = await withBackupKey(config, {
+    unattended: request.unattended,
+    askSecret: request.askSecret,
+    log,
+  });
+  const verify = (with_: Config) =>
+    method.verify({
+      config: with_,
+      log,
+      hostname,
+      ...(request.backupId === undefined ? {} : { id: request.backupId }),
+    });
+  try {
+    return { method, backup: await verify(keyed), config: keyed };
+  } catch (error) {
+    // Encrypted, and no key anywhere: a person at the console may type it (never unattended).
+    if (!(error instanceof UsageError) || request.unattended || keyed.backup.encryptionKey)
+      throw error;
+    if (!error.message.includes('backup.encryptionKey')) throw error;
+    keyed = await askBackupKey(keyed, request.askSecret, log);
+    return { method, backup: await verify(keyed), config: keyed };
+  }
+}
+
+/**
+ * Where the restore goes must make sense before anything is written: a rehearsal's directory is
+ * not a system directory and holds nothing yet (or only an earlier rehearsal's files);
+ * restoreonly's target is a mounted file system.
+ */
+export function checkTarget(request: RecoverRequest): string {
+  const target = resolve(request.target);
+  if (request.mode === 'rehearsal') {
+    if (['/', '/mnt', '/mnt/local', '/usr', '/etc', '/var', '/home'].includes(target))
+      throw new UsageError(`--into ${target}: a rehearsal restores into a directory of its own`, {
+        hint: 'Name a new, empty directory, such as /tmp/rehearsal.',
+      });
+    if (existsSync(target) && !statSync(target).isDirectory())
+      throw new UsageError(`--into ${target}: not a directory`);
+    const entries = existsSync(target) ? readdirSync(target).length : 0;
+    return entries === 0
+      ? `rehearsal into ${target}: no disk is touched`
+      : `rehearsal into ${target} (${entries} entries there are overwritten where the backup has them)`;
+  }
+  if (request.mode === 'restoreonly' && !mountPoints().has(target))
+    throw new UsageError(
+      `${target} is not a mount point: restoreonly restores onto mounted disks`,
+      {
+        hint: 'Mount the recreated file systems there first (or use lifeboat recover, which does).',
+      },
+    );
+  return `restoring onto ${target}`;
+}

@@ -1,0 +1,65 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+
+/**
+ * A real SFTP server for the backup tests and the drill: OpenSSH's sshd on 127.0.0.1 with its
+ * own host key, configuration and one authorized client key, on a free port. A QEMU guest
+ * reaches it at 10.0.2.2 (user networking forwards to this machine's loopback).
+ */
+/** A port on 127.0.0.1 nothing listens on (bound, then closed). */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+export interface PrivateSshd {
+  port: number;
+  clientKey: string;
+  hostKeyFingerprint: string;
+  stop(): void;
+}
+
+export async function startSshd(dir: string): Promise<PrivateSshd> {
+  mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+  const keygen = (file: string) =>
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', '', '-f', join(dir, file)]);
+  keygen('host_key');
+  keygen('client_key');
+  writeFileSync(join(dir, 'authorized_keys'), readFileSync(join(dir, 'client_key.pub')));
+  const port = await closedPort();
+  writeFileSync(
+    join(dir, 'sshd_config'),
+    [
+      `Port ${port}`,
+      'ListenAddress 127.0.0.1',
+      `HostKey ${join(dir, 'host_key')}`,
+      `PidFile ${join(dir, 'sshd.pid')}`,
+      `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'PermitRootLogin prohibit-password',
+      'UsePAM no',
+      'StrictModes no',
+      'Subsystem sftp internal-sftp',
+      '',
+    ].join('\n'),
+  );
+  // sshd forks into the background once it listens; its pid file says which process to stop.
+  execFileSync('/usr/sbin/sshd', ['-f', join(dir, 'sshd_config'), '-E', join(dir, 'sshd.log')]);
+  const pid = Number(readFileSync(join(dir, 'sshd.pid'), 'utf8'));
+  const fingerprint = execFileSync('ssh-keygen', ['-lf', join(dir, 'host_key.pub')], {
+    encoding: 'utf8',
+  }).trim();
+  return {
+    port,
+    clientKey: readFileSync(join(dir, 'client_key'), 'utf8'),
+    hostKeyFingerprint: fingerprint,
+    stop: () => process.kill(pid, 'SIGTERM'),
+  };
+}
