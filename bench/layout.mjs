@@ -6,25 +6,30 @@
 // the recreate script for the largest scenario's layout, measured here on the host.
 //
 // usage: npm run bench:layout   (about 10 minutes: it runs test/layout/layout-recreate.test.ts)
+//        node bench/layout.mjs --from DIR   the figures of a test run made earlier with
+//                                           LIFEBOAT_BENCH_OUT=DIR (a whole suite run, say)
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { execa } from 'execa';
 
-const work = mkdtempSync(join(tmpdir(), 'lifeboat-bench-layout-'));
-const run = await execa(
-  'npx',
-  ['vitest', 'run', 'test/layout/layout-recreate.test.ts', '-t', 'capture, zero, recreate'],
-  { env: { LIFEBOAT_BENCH_OUT: work }, reject: false, all: true },
-);
-if (
-  run.exitCode !== 0 ||
-  /[1-9]\d* skipped/.test(run.all ?? '') ||
-  !existsSync(join(work, 'timings.jsonl'))
-) {
-  console.error(run.all?.slice(-4000));
-  throw new Error('the layout round-trip test failed or was skipped: no figures');
+const from = process.argv[2] === '--from' ? process.argv[3] : undefined;
+const work = from ?? mkdtempSync(join(tmpdir(), 'lifeboat-bench-layout-'));
+if (from === undefined) {
+  const run = await execa(
+    'npx',
+    ['vitest', 'run', 'test/layout/layout-recreate.test.ts', '-t', 'capture, zero, recreate'],
+    { env: { LIFEBOAT_BENCH_OUT: work }, reject: false, all: true },
+  );
+  if (
+    run.exitCode !== 0 ||
+    /[1-9]\d* skipped/.test(run.all ?? '') ||
+    !existsSync(join(work, 'timings.jsonl'))
+  ) {
+    console.error(run.all?.slice(-4000));
+    throw new Error('the layout round-trip test failed or was skipped: no figures');
+  }
 }
 const timings = readFileSync(join(work, 'timings.jsonl'), 'utf8')
   .trim()
@@ -33,6 +38,7 @@ const timings = readFileSync(join(work, 'timings.jsonl'), 'utf8')
 
 // The largest scenario: the layout.json with the most components, i.e. the biggest file.
 const layouts = readdirSync(work).filter((name) => name.endsWith('.json'));
+const generator = mkdtempSync(join(tmpdir(), 'lifeboat-bench-layout-'));
 const largest = layouts
   .map((name) => ({ name, size: statSync(join(work, name)).size }))
   .sort((a, b) => b.size - a.size)[0];
@@ -44,10 +50,10 @@ await build({
   bundle: true,
   platform: 'node',
   format: 'esm',
-  outfile: join(work, 'recreate.mjs'),
+  outfile: join(generator, 'recreate.mjs'),
   logLevel: 'warning',
 });
-const { recreateScript, mountScript } = await import(join(work, 'recreate.mjs'));
+const { recreateScript, mountScript } = await import(join(generator, 'recreate.mjs'));
 const RUNS = 200;
 const samples = [];
 for (let i = 0; i < RUNS; i++) {
@@ -67,4 +73,5 @@ for (const t of timings) console.log(`| ${t.scenario} | ${s(t.savelayout)} | ${s
 console.log(
   `\nRecreate + mount script generation for the largest layout (${largest.name}): median ${median.toFixed(2)} ms of ${RUNS} runs.`,
 );
-rmSync(work, { recursive: true, force: true });
+rmSync(generator, { recursive: true, force: true });
+if (from === undefined) rmSync(work, { recursive: true, force: true });

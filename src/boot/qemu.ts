@@ -15,16 +15,24 @@ export type BootMedium =
   | { kind: 'cdrom'; iso: string }
   /** A raw image on a USB stick (a hybrid ISO written to a stick, or a USB image). */
   | { kind: 'usb'; image: string }
-  /** A raw image as the first virtio disk. */
-  | { kind: 'disk'; image: string };
+  /**
+   * A raw image as the first virtio disk, booted by the firmware from its own boot loader. A
+   * copy unless `inPlace`: a test that boots a disk it made itself (and reads it afterwards, or
+   * boots it again) owns the file and lets the guest write to it. `serial` names it in the
+   * guest (/dev/disk/by-id/virtio-SERIAL), as for `disks`.
+   */
+  | { kind: 'disk'; image: string; inPlace?: boolean; serial?: string };
 
 export interface BootOptions {
   firmware: Firmware;
   medium: BootMedium;
   /** A serial console line that means "booted". */
   ready: RegExp;
-  /** Lines to type on the serial console once ready, each with the answer to wait for. */
-  commands?: { send: string; expect: RegExp }[];
+  /**
+   * Lines to type on the serial console once ready, each with the answer to wait for. Without
+   * `send`, only waits: for a guest that goes on by itself (a script started at boot).
+   */
+  commands?: { send?: string; expect: RegExp }[];
   timeoutMs: number;
   memoryMiB?: number;
   /** Every console line, as it arrives (for a demo, or a test's log). */
@@ -69,9 +77,18 @@ function mediumArgs(medium: BootMedium, scratch: string): string[] {
       ];
     }
     case 'disk': {
-      const copy = join(scratch, 'disk.img');
-      copyFileSync(medium.image, copy);
-      return ['-drive', `file=${copy},if=virtio,format=raw`];
+      let file = medium.image;
+      if (!medium.inPlace) {
+        file = join(scratch, 'disk.img');
+        copyFileSync(medium.image, file);
+      }
+      // bootindex: the firmware boots this disk, not one of `disks` after it.
+      return [
+        '-drive',
+        `if=none,id=boot-disk,file=${file},format=raw,cache=unsafe`,
+        '-device',
+        `virtio-blk-pci,drive=boot-disk,bootindex=0${medium.serial ? `,serial=${medium.serial}` : ''}`,
+      ];
     }
   }
 }
@@ -132,8 +149,21 @@ export async function bootInQemu(options: BootOptions): Promise<BootResult> {
     partial = lines.pop() ?? '';
     for (const line of lines) onLine(line);
   });
+  // A guest that powers off (or a QEMU that fails to start) ends the wait at once, not at the
+  // timeout. 'close', not 'exit': the console's last lines have been read by then.
+  let closed = false;
+  child.on('close', () => {
+    closed = true;
+    const pending = waiting;
+    waiting = undefined;
+    pending?.resolve(undefined);
+  });
   const waitFor = (pattern: RegExp, ms: number) =>
     new Promise<string | undefined>((resolve) => {
+      if (closed) {
+        resolve(undefined);
+        return;
+      }
       const timer = setTimeout(() => {
         waiting = undefined;
         resolve(undefined);
@@ -154,7 +184,7 @@ export async function bootInQemu(options: BootOptions): Promise<BootResult> {
       readySeconds = (Date.now() - started) / 1000;
       for (const command of options.commands ?? []) {
         const answer = waitFor(command.expect, Math.max(1000, deadline - Date.now()));
-        child.stdin?.write(`${command.send}\n`);
+        if (command.send !== undefined) child.stdin?.write(`${command.send}\n`);
         answers.push(await answer);
       }
     }

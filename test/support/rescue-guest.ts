@@ -1,10 +1,11 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { bootInQemu } from '../../src/boot/qemu.js';
 import { lifeboat, sandbox } from './cli.js';
 import { debianFixture } from './fixtures.js';
+import { readTarOutDisk, tarInDisk, tarOutDisk } from './tar-disks.js';
 
 /**
  * Runs a script inside the real lifeboat rescue system, booted in QEMU with blank virtual disks:
@@ -113,16 +114,8 @@ export async function runInRescueGuest(run: GuestRun): Promise<GuestResult> {
     if (disk.file === undefined) await execa('truncate', ['-s', `${disk.sizeMiB}M`, file]);
     disks[disk.serial] = file;
   }
-  const inDir = join(scratch, 'in');
-  mkdirSync(inDir);
-  for (const [name, content] of Object.entries({ ...run.files, 'run.sh': run.script })) {
-    mkdirSync(join(inDir, name, '..'), { recursive: true });
-    writeFileSync(join(inDir, name), content);
-  }
-  const inImage = join(scratch, 'in.tar');
-  await execa('tar', ['--create', '--file', inImage, '--directory', inDir, '.']);
-  const outImage = join(scratch, 'out.img');
-  await execa('truncate', ['-s', '64M', outImage]);
+  const inImage = await tarInDisk(scratch, { ...run.files, 'run.sh': run.script });
+  const outImage = await tarOutDisk(scratch, 64);
 
   // One line typed on the serial console: everything else is in the files.
   const command = [
@@ -146,12 +139,8 @@ export async function runInRescueGuest(run: GuestRun): Promise<GuestResult> {
       { file: outImage, serial: 'lbout' },
     ],
   });
-  const out = join(scratch, 'out');
-  mkdirSync(out);
   const answer = result.answers[0];
-  if (answer !== undefined) {
-    await execa('tar', ['--extract', '--file', outImage, '--directory', out]);
-  }
+  const out = answer === undefined ? join(scratch, 'out') : await readTarOutDisk(scratch, outImage);
   return {
     exitCode: answer === undefined ? undefined : Number(DONE.exec(answer)?.[1]),
     out,
