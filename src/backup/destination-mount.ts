@@ -31,6 +31,11 @@ export class MountDestination implements BackupDestination {
   private inner: DirectoryDestination | undefined;
   private forget: (() => void) | undefined;
 
+  /** A partition of this machine (usb://), not a share. */
+  get localDevice(): string | undefined {
+    return this.spec.source.startsWith('/dev/') ? this.spec.source : undefined;
+  }
+
   constructor(
     readonly display: string,
     private readonly spec: MountSpec,

@@ -123,3 +123,13 @@ function withoutPassword(url: URL): string {
   copy.password = '';
   return copy.href;
 }
+
+/**
+ * The block devices of this machine that hold the backups (a usb:// partition): recovery leaves
+ * the disks they are on alone. None for a network destination or a backup method without one.
+ */
+export function backupDevices(config: Config, log: Log): string[] {
+  if (config.backup.method !== 'netfs' || config.backup.url === undefined) return [];
+  const device = openDestination(config, log).localDevice;
+  return device === undefined ? [] : [device];
+}

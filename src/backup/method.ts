@@ -120,6 +120,11 @@ export interface BackupDestination {
   /** The URL without credentials, for messages and logs. */
   readonly display: string;
   /**
+   * The block device the backups are on, when it is one of this machine's (usb://): recovery
+   * never recreates a layout on the disk that holds it.
+   */
+  readonly localDevice?: string;
+  /**
    * Make it reachable (mount, connect); one clear sentence and exit 1 when it is not. Called
    * before any archive is started.
    */

@@ -30,6 +30,8 @@ export interface LayoutOnlyOptions {
   askSecret?: (question: string) => Promise<string>;
   /** Captured disk → disk here, from --disk-mapping (the rest is matched automatically). */
   diskMapping?: ReadonlyMap<string, string>;
+  /** Block devices left alone with their disks: the backup's partition (usb://). */
+  protectedDevices?: readonly string[];
   /** Open the script in $EDITOR before it runs. */
   edit: boolean;
   /** Asks a yes/no question on the terminal; never called when unattended. */
@@ -50,6 +52,7 @@ export async function layoutOnly(options: LayoutOnlyOptions): Promise<void> {
       unattended: options.unattended,
       ...(options.diskMapping ? { diskMapping: options.diskMapping } : {}),
       ...(key ? { luksKeyFile: key.file } : {}),
+      ...(options.protectedDevices ? { protectedDevices: options.protectedDevices } : {}),
       log,
     });
     log.info(
@@ -67,6 +70,7 @@ export async function layoutOnly(options: LayoutOnlyOptions): Promise<void> {
       command: 'layoutonly',
       unattended: options.unattended,
       ...(key ? { luksKeyFile: key.file } : {}),
+      ...(options.protectedDevices ? { protectedDevices: options.protectedDevices } : {}),
       log,
     });
     log.info(`layoutonly: the layout is recreated and mounted under ${options.target}`);

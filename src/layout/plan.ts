@@ -38,6 +38,11 @@ export interface PlanDisksOptions {
   exclude: readonly string[];
   unattended: boolean;
   diskMapping?: ReadonlyMap<string, string>;
+  /**
+   * Block devices that must stay as they are (the backup's partition): the disks holding them
+   * are no target, whatever the mapping says.
+   */
+  protectedDevices?: readonly string[];
   /** The file holding the LUKS passphrase, when the layout has LUKS volumes. */
   luksKeyFile?: string;
   log: Log;
@@ -45,7 +50,10 @@ export interface PlanDisksOptions {
 
 export async function planDisks(options: PlanDisksOptions): Promise<LayoutPlan> {
   const { log } = options;
-  const migration = migrateLayout(options.layout, await targetDisks(), options.diskMapping);
+  const keep = await disksHolding(options.protectedDevices ?? []);
+  for (const disk of keep) log.info(`${options.command}: ${disk} holds the backup: never touched`);
+  const here = (await targetDisks()).filter((d) => !keep.has(d.device));
+  const migration = migrateLayout(options.layout, here, options.diskMapping);
   for (const note of migration.notes) log.info(`${options.command}: migration: ${note}`);
   const layout = migration.layout;
   if (layout.encrypted.length > 0 && options.luksKeyFile === undefined) throw noLuksKey(layout);
@@ -109,6 +117,34 @@ export function deviceRenames(captured: Layout, migration: Migration): Map<strin
       renames.set(p.device, partitionDevice(to, p.number));
   }
   return renames;
+}
+
+/**
+ * The whole disks the devices are on (a partition's disk, every disk under an LV or an array):
+ * `lsblk --inverse` lists a device and everything it is built on.
+ */
+export async function disksHolding(devices: readonly string[]): Promise<Set<string>> {
+  const disks = new Set<string>();
+  for (const device of devices) {
+    const result = await runHostTool('lsblk', [
+      '--noheadings',
+      '--list',
+      '--paths',
+      '--inverse',
+      '--output',
+      'PATH,TYPE',
+      device,
+    ]);
+    if (result.exitCode !== 0)
+      throw new JobError(`${device} (where the backup is) is not a block device here`, {
+        hint: 'Attach the disk that holds the backup, or check backup.url.',
+      });
+    for (const line of result.stdout.split('\n')) {
+      const [path, type] = line.trim().split(/\s+/);
+      if (path && type === 'disk') disks.add(path);
+    }
+  }
+  return disks;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { backupDevices } from '../backup/destination.js';
 import type { BackupMethod, VerifiedBackup } from '../backup/method.js';
 import type { Config } from '../config/schema.js';
 import { JobError } from '../errors.js';
@@ -158,6 +159,7 @@ export const RECOVER_STEPS: Step[] = [
       unattended: request.unattended,
       ...(request.diskMapping ? { diskMapping: request.diskMapping } : {}),
       ...(key ? { luksKeyFile: key.file } : {}),
+      protectedDevices: backupDevices(ctx.config, ctx.log),
       log: ctx.log,
     });
     ctx.results.set(LAYOUT_PLAN, plan);

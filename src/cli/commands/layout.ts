@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { backupDevices } from '../../backup/destination.js';
 import { errorMessage, JobError, UsageError } from '../../errors.js';
 import { captureLayout } from '../../layout/capture.js';
 import { diffLayouts, formatLayoutChanges } from '../../layout/diff.js';
@@ -117,6 +118,7 @@ export function registerLayout(program: Command): void {
             ? { luksKey: session.effective.config.layout.luksKey }
             : {}),
           askSecret,
+          protectedDevices: backupDevices(session.effective.config, session.log),
           ...(options.diskMapping ? { diskMapping: readDiskMapping(options.diskMapping) } : {}),
           edit: options.edit === true,
           confirm: askYesNo,

@@ -1,0 +1,39 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { backupDevices } from '../backup/destination.js';
+import { loadConfig } from '../config/load.js';
+import { JobError } from '../errors.js';
+import { MemoryLog } from '../log/log.js';
+import { disksHolding } from './plan.js';
+
+/** The disk that holds the backup is never a recreate target: which disk that is. */
+describe('the disk holding the backup', () => {
+  // Only these flags: no configuration directory of this machine's.
+  const empty = mkdtempSync(join(tmpdir(), 'lifeboat-cfg-'));
+  const config = async (sets: string[]) =>
+    (await loadConfig({ configDir: empty, cwd: empty, env: {}, sets })).config;
+
+  it('is the partition of a usb:// URL; a network destination has none', async () => {
+    const log = new MemoryLog();
+    const usb = await config([
+      'backup.method=netfs',
+      'backup.url=usb:///dev/disk/by-label/REAR-000/backups',
+    ]);
+    expect(backupDevices(usb, log)).toEqual(['/dev/disk/by-label/REAR-000']);
+    const sftp = await config(['backup.method=netfs', 'backup.url=sftp://root@10.0.2.2/b']);
+    expect(backupDevices(sftp, log)).toEqual([]);
+    expect(backupDevices(await config([]), log)).toEqual([]);
+  });
+
+  it('resolves to the whole disk under it (lsblk --inverse), and refuses what is no device', async () => {
+    // This machine's root file system: its device and the disk under it are real.
+    const root = execFileSync('findmnt', ['-no', 'SOURCE', '/'], { encoding: 'utf8' }).trim();
+    const disk = execFileSync('lsblk', ['-dnpo', 'PKNAME', root], { encoding: 'utf8' }).trim();
+    const holding = await disksHolding([root]);
+    expect([...holding]).toEqual([disk === '' ? root : disk]);
+    await expect(disksHolding(['/dev/no-such-disk'])).rejects.toThrow(JobError);
+  });
+});
