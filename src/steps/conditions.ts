@@ -64,6 +64,9 @@ export function conditionsMatch(when: StepConditions, facts: HostFacts, config: 
 }
 
 export function describeConditions(when: StepConditions): string {
-  const parts = CONDITION_KEYS.filter((k) => when[k]).map((k) => `${k}=${when[k]?.join(',')}`);
+  // Not the workflow: a plan lists only the steps of its own workflow, so it says nothing there.
+  const parts = CONDITION_KEYS.filter((k) => k !== 'workflow' && when[k]).map(
+    (k) => `${k}=${when[k]?.join(',')}`,
+  );
   return parts.join(' ');
 }

@@ -142,7 +142,7 @@ describe('plan', () => {
     const path = stepFile('a', 'prep/100_x.sh', '#!/bin/bash\n# lifeboat-when: ouput=iso\n');
     expect(() => discover('a')).toThrow(UsageError);
     expect(() => discover('a')).toThrow(
-      `${path}:2: lifeboat-when: "ouput=iso" is not KEY=VALUE[,VALUE...] with KEY one of arch, os, osVersion, backup, output (did you mean "output"?)`,
+      `${path}:2: lifeboat-when: "ouput=iso" is not KEY=VALUE[,VALUE...] with KEY one of arch, os, osVersion, backup, output, workflow (did you mean "output"?)`,
     );
   });
 
