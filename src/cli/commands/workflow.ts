@@ -83,32 +83,22 @@ async function runWorkflow(
 }
 
 export function registerWorkflows(program: Command): void {
-  program
-    .command('mkrescue')
-    .description(WORKFLOWS.mkrescue.summary)
-    .option(
-      '--simulate',
-      'print the steps that would run, in order and with their origin; run nothing',
-    )
-    .option('-o, --out <dir>', 'where the media go (default: output.dir)')
-    .option('--boot-test', 'boot the ISO in QEMU and wait for the rescue system to be ready')
-    .option('--keep-build-dir', 'keep the build area after the run, for inspection')
-    .action((options: WorkflowOptions, command: Command) =>
-      runWorkflow('mkrescue', { ...command.optsWithGlobals<GlobalOptions>(), ...options }),
-    );
-  program
-    .command('mkbackup')
-    .description(WORKFLOWS.mkbackup.summary)
-    .option(
-      '--simulate',
-      'print the steps that would run, in order and with their origin; run nothing',
-    )
-    .option('-o, --out <dir>', 'where the media go (default: output.dir)')
-    .option('--boot-test', 'boot the ISO in QEMU and wait for the rescue system to be ready')
-    .option('--keep-build-dir', 'keep the build area after the run, for inspection')
-    .action((options: WorkflowOptions, command: Command) =>
-      runWorkflow('mkbackup', { ...command.optsWithGlobals<GlobalOptions>(), ...options }),
-    );
+  // The two that build media take the same options.
+  for (const name of ['mkrescue', 'mkbackup'] as const) {
+    program
+      .command(name)
+      .description(WORKFLOWS[name].summary)
+      .option(
+        '--simulate',
+        'print the steps that would run, in order and with their origin; run nothing',
+      )
+      .option('-o, --out <dir>', 'where the media go (default: output.dir)')
+      .option('--boot-test', 'boot the ISO in QEMU and wait for the rescue system to be ready')
+      .option('--keep-build-dir', 'keep the build area after the run, for inspection')
+      .action((options: WorkflowOptions, command: Command) =>
+        runWorkflow(name, { ...command.optsWithGlobals<GlobalOptions>(), ...options }),
+      );
+  }
   program
     .command('mkbackuponly')
     .description(WORKFLOWS.mkbackuponly.summary)
