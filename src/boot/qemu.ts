@@ -35,6 +35,8 @@ export interface BootOptions {
   commands?: { send?: string; expect: RegExp }[];
   timeoutMs: number;
   memoryMiB?: number;
+  /** Pulls the plug when it aborts: QEMU is killed at once, as in a power cut. */
+  powerCut?: AbortSignal;
   /** Every console line, as it arrives (for a demo, or a test's log). */
   onLine?: (line: string) => void;
   /**
@@ -152,6 +154,7 @@ export async function bootInQemu(options: BootOptions): Promise<BootResult> {
   // A guest that powers off (or a QEMU that fails to start) ends the wait at once, not at the
   // timeout. 'close', not 'exit': the console's last lines have been read by then.
   let closed = false;
+  options.powerCut?.addEventListener('abort', () => child.kill('SIGKILL'), { once: true });
   child.on('close', () => {
     closed = true;
     const pending = waiting;

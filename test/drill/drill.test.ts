@@ -38,7 +38,8 @@ import { describeTier, engineMissing, qemuMissing } from '../support/tiers.js';
  *      the host used (the recovery part and the sftp key go into the image, as asked)
  *   3. the disk is lost: replaced by zeros of the same size
  *   4. the ISO boots with the blank disk; its default entry recovers unattended
- *      (lifeboat.recover=auto), then powers off
+ *      (lifeboat.recover=auto), then powers off. On BIOS, a first boot has its power cut 20 s
+ *      into the restore: the recovery of the next boot must complete all the same
  *   5. the recovered disk boots to the host's own marker and fingerprints itself again: every
  *      file is the same, but for what recovery regenerates on purpose (initramfs, GRUB's files);
  *      the partition, file system and swap ids and labels are the same; the same VG and LVs
@@ -189,6 +190,33 @@ describeTier('drill', why)(
           // 3. The disk is lost: zeros, the same size.
           const disk = join(scratch, `${firmware}.img`);
           await execa('truncate', ['-s', String(host.diskBytes), disk]);
+
+          // 4a. (BIOS) A power cut 20 s into the restore: the next boot's recovery must complete,
+          // on disks that hold a half-restored system (it recreates nothing that is there already).
+          if (firmware === 'bios') {
+            const cut = new AbortController();
+            let restoring = false;
+            const first = await timed(
+              'bios: rescue boot + recovery, power cut 20 s into restore',
+              () =>
+                bootInQemu({
+                  firmware,
+                  medium: { kind: 'cdrom', iso: host.iso },
+                  disks: [{ file: disk, serial: DRILL_HOST_SERIAL }],
+                  ready: /lifeboat-recover: (succeeded|failed.*)/,
+                  timeoutMs: 30 * 60_000,
+                  powerCut: cut.signal,
+                  // The plain progress line of the restore stage starting: "❯ [12:00:00] restore".
+                  onLine: (line) => {
+                    if (restoring || !/\] restore$/.test(line.trim())) return;
+                    restoring = true;
+                    setTimeout(() => cut.abort(), 20_000);
+                  },
+                }),
+            );
+            expect(restoring, first.transcript.slice(-4000)).toBe(true);
+            expect(first.ready, 'the recovery ended before the power cut').toBe(false);
+          }
 
           // 4. Boot the rescue ISO: its default entry recovers unattended, then powers off.
           const recovery = await timed(`${firmware}: rescue boot + unattended recovery`, () =>
