@@ -38,7 +38,7 @@ export class MountDestination implements BackupDestination {
 
   constructor(
     readonly display: string,
-    private readonly spec: MountSpec,
+    readonly spec: MountSpec,
     private readonly log: Log,
   ) {}
 
@@ -55,7 +55,7 @@ export class MountDestination implements BackupDestination {
     const result = await execa('mount', args, { reject: false, stdin: 'ignore', timeout: 120_000 });
     if (result.exitCode !== 0) {
       await rmdir(mountPoint).catch(() => undefined);
-      const said = lastLine(String(result.stderr)) || `mount exited ${result.exitCode}`;
+      const said = mountSaid(String(result.stderr)) || `mount exited ${result.exitCode}`;
       throw new JobError(
         `backup.url ${this.display}: ${this.spec.source} does not mount (${said})`,
         {
@@ -104,4 +104,16 @@ export class MountDestination implements BackupDestination {
     if (!this.inner) throw new JobError(`backup.url ${this.display} is not open`);
     return this.inner;
   }
+}
+
+/**
+ * What mount said, in one line: mount.cifs puts the error first ("mount error(13): Permission
+ * denied") and a pointer to its manual last, which alone would say nothing.
+ */
+function mountSaid(stderr: string): string {
+  return stderr
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('Refer to the mount.cifs'))
+    .join('; ');
 }

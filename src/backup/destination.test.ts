@@ -7,6 +7,7 @@ import { loadConfig } from '../config/load.js';
 import { UsageError } from '../errors.js';
 import { MemoryLog } from '../log/log.js';
 import { openDestination } from './destination.js';
+import type { MountDestination } from './destination-mount.js';
 import { nextBackupId } from './retention.js';
 
 const facts: HostFacts = { arch: 'x86_64', osId: 'debian', osIdLike: [], osVersion: '12' };
@@ -33,6 +34,28 @@ describe('backup.url', () => {
     );
     expect((await destinationFor('sftp://backup@nas:2222/srv')).display).toBe(
       'sftp://backup@nas:2222/srv',
+    );
+  });
+
+  it('mounts a share at the port the URL names, after backup.mountOptions', async () => {
+    const specOf = async (url: string, sets: string[] = []) =>
+      ((await destinationFor(url, sets)) as MountDestination).spec;
+    expect(await specOf('nfs://10.0.2.2:20490/backups/site')).toEqual({
+      source: '10.0.2.2:/backups/site',
+      type: 'nfs',
+      options: 'port=20490',
+      path: '',
+    });
+    expect(
+      await specOf('cifs://nas:4445/backups/host-a', ['backup.mountOptions=credentials=/root/smb']),
+    ).toEqual({
+      source: '//nas/backups',
+      type: 'cifs',
+      options: 'credentials=/root/smb,port=4445',
+      path: 'host-a',
+    });
+    expect((await specOf('usb:///dev/disk/by-label/LBUSB/lifeboat')).source).toBe(
+      '/dev/disk/by-label/LBUSB',
     );
   });
 

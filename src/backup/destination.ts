@@ -13,7 +13,7 @@ import type { BackupDestination } from './method.js';
 export const DESTINATION_SCHEMES = ['file', 'nfs', 'cifs', 'usb', 'sftp'] as const;
 
 const FORMS =
-  'file:///dir, nfs://server/export/path, cifs://server/share/path, usb:///dev/disk/by-label/LABEL/path or sftp://user@host[:port]/path';
+  'file:///dir, nfs://server[:port]/export/path, cifs://server[:port]/share/path, usb:///dev/disk/by-label/LABEL/path or sftp://user@host[:port]/path';
 
 export function openDestination(config: Config, log: Log): BackupDestination {
   const raw = config.backup.url;
@@ -46,7 +46,7 @@ export function openDestination(config: Config, log: Log): BackupDestination {
         {
           source: `${url.hostname}:${path}`,
           type: 'nfs',
-          options: config.backup.mountOptions,
+          options: withPort(config.backup.mountOptions, url.port),
           path: '',
         },
         log,
@@ -62,7 +62,7 @@ export function openDestination(config: Config, log: Log): BackupDestination {
         {
           source: `//${url.hostname}/${share}`,
           type: 'cifs',
-          options: config.backup.mountOptions,
+          options: withPort(config.backup.mountOptions, url.port),
           path: rest.join('/'),
         },
         log,
@@ -114,6 +114,12 @@ export function openDestination(config: Config, log: Log): BackupDestination {
         hint: `use ${FORMS}`,
       });
   }
+}
+
+/** A server's port in the URL (nfs://server:2049/...) is mount's port= option for NFS and CIFS. */
+function withPort(options: string, port: string): string {
+  if (port === '') return options;
+  return options === '' ? `port=${port}` : `${options},port=${port}`;
 }
 
 /** The URL as messages show it: a password never. */

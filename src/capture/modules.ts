@@ -98,6 +98,16 @@ export const BASE_RESCUE_MODULES: readonly string[] = [
   '8139too',
   'igb',
   'r8169',
+  // Backup shares: the NFS client (each protocol version is its own module) and CIFS. SMB3
+  // signs and encrypts with AES-GCM and AES-CCM: cifs declares gcm and ccm as soft dependencies,
+  // but the crypto API finds what those are built from (ctr, ghash) only when it asks at mount
+  // time ("crypto alloc failed, rc=-2" without them).
+  'nfs',
+  'nfsv3',
+  'nfsv4',
+  'cifs',
+  'ctr',
+  'ghash_generic',
 ];
 
 export interface ModuleSelectionOptions {

@@ -25,7 +25,7 @@ import {
 import { connectEngine, type Engine } from '../../src/engine/engine.js';
 import { JobError, UsageError } from '../../src/errors.js';
 import { MemoryLog } from '../../src/log/log.js';
-import { debianFixture } from '../support/fixtures.js';
+import { debianFixture, debianRoot } from '../support/fixtures.js';
 import { describeTier, engineMissing, qemuMissing } from '../support/tiers.js';
 
 const IMAGES_DIR = fileURLToPath(new URL('../../images', import.meta.url));
@@ -218,9 +218,8 @@ function buildAll(): Promise<Built> {
 }
 
 async function fixtureKernel(): Promise<string> {
-  const fixture = await debianFixture();
-  if ('missing' in fixture) throw new Error(fixture.missing);
-  const boot = join(fixture.root, 'boot');
+  const fixtureRoot = await debianRoot();
+  const boot = join(fixtureRoot, 'boot');
   const name = (await readdir(boot)).filter((n) => n.startsWith('vmlinuz-')).sort()[0];
   if (name === undefined) throw new Error(`no vmlinuz-* in ${boot}`);
   return join(boot, name);

@@ -12,7 +12,7 @@ import { expect, it } from 'vitest';
 import { OWNER_LABEL } from '../../src/engine/container.js';
 import { connectEngine } from '../../src/engine/engine.js';
 import { lifeboat, sandbox } from '../support/cli.js';
-import { debianFixture } from '../support/fixtures.js';
+import { debianRoot } from '../support/fixtures.js';
 import { describeTier, engineMissing } from '../support/tiers.js';
 
 describeTier('engine', await engineMissing())('lifeboat CLI on a real engine', () => {
@@ -43,8 +43,7 @@ describeTier('engine', await engineMissing())('lifeboat CLI on a real engine', (
   });
 
   it('mkrescue on the example host runs site steps between its stages, makes the media, keeps the capture for verify, and cleans up', async () => {
-    const fixture = await debianFixture();
-    if ('missing' in fixture) throw new Error(fixture.missing);
+    const fixtureRoot = await debianRoot();
     const box = sandbox();
     const steps = join(box.dir, 'steps');
     const seen = join(box.dir, 'seen');
@@ -55,7 +54,7 @@ describeTier('engine', await engineMissing())('lifeboat CLI on a real engine', (
       [
         'mkrescue',
         '--root',
-        fixture.root,
+        fixtureRoot,
         '--out',
         out,
         ...box.sets,
@@ -87,6 +86,49 @@ describeTier('engine', await engineMissing())('lifeboat CLI on a real engine', (
     );
     expect(verified.exitCode, verified.all).toBe(0);
     expect(verified.stdout).toMatch(/^identical {2}lifeboat\.iso {2}[0-9a-f]{64}$/m);
+  }, 600_000);
+
+  it('mkbackup on the example host: the rescue media and a backup in one run, the media knowing where the backup is', async () => {
+    const fixtureRoot = await debianRoot();
+    const box = sandbox();
+    const out = join(box.dir, 'media');
+    const backups = join(box.dir, 'backups');
+    const result = await lifeboat(
+      [
+        'mkbackup',
+        '--root',
+        fixtureRoot,
+        '--out',
+        out,
+        ...box.sets,
+        '--set',
+        'output.methods=[ramdisk]',
+        '--set',
+        'output.compression=none',
+        '--set',
+        'backup.method=netfs',
+        '--set',
+        `backup.url=file://${backups}`,
+      ],
+      { env: box.env },
+    );
+    expect(result.exitCode, result.all).toBe(0);
+    expect(result.stdout).toMatch(/mkbackup: rescue media in /);
+    // The backup: filed under the example host's name, with its manifest and listing.
+    const hostName = readFileSync(join(fixtureRoot, 'etc', 'hostname'), 'utf8').trim();
+    const [id, ...more] = readdirSync(join(backups, hostName));
+    expect(more).toEqual([]);
+    const dir = join(backups, hostName, id as string);
+    const manifest = JSON.parse(readFileSync(join(dir, 'backup.json'), 'utf8'));
+    expect(manifest.archive.sha256).toMatch(/^[0-9a-f]{64}$/);
+    const listed = readFileSync(join(dir, manifest.listing.name), 'utf8');
+    expect(listed).toMatch(/^\.?\/?etc\/hostname$/m);
+    // The rescue system's configuration names this backup's destination.
+    const site = await execa('cpio', ['-i', '--quiet', '--to-stdout', '*etc/lifeboat/site.yaml'], {
+      inputFile: join(out, 'initrd.img'),
+      encoding: 'utf8',
+    });
+    expect(site.stdout).toContain(`url: file://${backups}`);
   }, 600_000);
 
   it('a failing step stops mkrescue with exit 1, names the step and log, and cleanup still runs', async () => {

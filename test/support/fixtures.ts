@@ -38,3 +38,10 @@ export function debianFixture(): Promise<Fixture> {
   })();
   return made;
 }
+
+/** The fixture root's path, for tests already in a tier that makes it: a failure to make it throws. */
+export async function debianRoot(): Promise<string> {
+  const fixture = await debianFixture();
+  if ('missing' in fixture) throw new Error(fixture.missing);
+  return fixture.root;
+}

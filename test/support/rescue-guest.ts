@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { bootInQemu } from '../../src/boot/qemu.js';
 import { lifeboat, sandbox } from './cli.js';
-import { debianFixture } from './fixtures.js';
+import { debianRoot } from './fixtures.js';
 import { readTarOutDisk, tarInDisk, tarOutDisk } from './tar-disks.js';
 
 /**
@@ -64,14 +64,13 @@ let media: Promise<RescueMedia> | undefined;
  */
 export function rescueMedia(): Promise<RescueMedia> {
   media ??= (async () => {
-    const fixture = await debianFixture();
-    if ('missing' in fixture) throw new Error(fixture.missing);
+    const fixtureRoot = await debianRoot();
     const cache = join(process.env.LIFEBOAT_CACHE ?? '/var/cache/lifeboat', 'media');
     mkdirSync(cache, { recursive: true });
     const box = sandbox();
     const capture = join(box.dir, 'capture');
     const captured = await lifeboat(
-      ['capture', '--root', fixture.root, '--out', capture, ...box.sets, '--quiet'],
+      ['capture', '--root', fixtureRoot, '--out', capture, ...box.sets, '--quiet'],
       { env: box.env },
     );
     if (captured.exitCode !== 0) throw new Error(`capture failed:\n${captured.all}`);

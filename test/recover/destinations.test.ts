@@ -1,0 +1,191 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { sandbox } from '../support/cli.js';
+import { type PrivateNfsServer, startNfsServer } from '../support/nfs-server.js';
+import { type GuestResult, runInRescueGuest } from '../support/rescue-guest.js';
+import { type PrivateSmbServer, startSmbServer } from '../support/smb-server.js';
+import { closedPort } from '../support/sshd.js';
+import { describeTier, engineMissing, qemuMissing } from '../support/tiers.js';
+
+/**
+ * The mounted backup destinations, for real: inside the rescue system under QEMU (its Debian
+ * kernel has the NFS and CIFS clients this machine's kernel lacks), `lifeboat mkbackuponly` writes
+ * a backup of a small tree to each of
+ *   nfs://   NFS-Ganesha on this machine's loopback (NFSv4, a high port)
+ *   cifs://  Samba's smbd on this machine's loopback (a user and password in a credentials file)
+ *   usb://   a partition labelled LBUSB on a second disk
+ * and `lifeboat recover --into` restores it from there; every file must come back the same.
+ * Then: an NFS server that does not answer is one sentence and exit 1, with no archive started;
+ * and a full `recover` onto a disk too small for the layout is refused, with no disk written.
+ */
+const why =
+  (await engineMissing()) ??
+  qemuMissing() ??
+  (existsSync('/usr/bin/ganesha.nfsd') ? undefined : 'nfs-ganesha is not installed') ??
+  (existsSync('/usr/sbin/smbd') ? undefined : 'samba is not installed');
+
+function guestScript(nfsUrl: string, cifsUrl: string, unreachableUrl: string): string {
+  return `set -uo pipefail
+host=$(node -p "require('/etc/lifeboat/capture.json').identity.hostname")
+# The tree to back up: modes, a link, an empty directory, and 4 MB that cannot be compressed.
+tree=/tmp/tree
+mkdir -p $tree/etc/app $tree/usr/bin $tree/var/empty
+echo "$host" >$tree/etc/hostname
+printf 'token=abc\\n' >$tree/etc/app/secret.conf; chmod 600 $tree/etc/app/secret.conf
+printf '#!/bin/sh\\necho tool\\n' >$tree/usr/bin/tool; chmod 755 $tree/usr/bin/tool
+head -c 4000000 /dev/urandom >$tree/usr/blob
+ln -s ../usr/bin/tool $tree/etc/tool-link
+fingerprint() (
+  cd "$1" || exit 1
+  find . -mindepth 1 -printf '%P %y %m %U:%G %l\\n' | LC_ALL=C sort
+  find . -type f -printf '%P\\0' | LC_ALL=C sort -z | xargs -0 sha256sum
+)
+fingerprint $tree >source.fp
+
+# The USB disk, as an administrator prepares one: a GPT partition with an ext4 labelled LBUSB.
+usb=$(readlink -f /dev/disk/by-id/virtio-usb)
+echo 'label: gpt
+,,L' | sfdisk --quiet "$usb"
+udevadm settle
+mkfs.ext4 -q -L LBUSB "\${usb}1"
+udevadm settle
+
+roundtrip() {
+  name=$1; shift
+  lifeboat mkbackuponly --root $tree --set backup.method=netfs "$@" >$name.backup.log 2>&1
+  echo $? >$name.backup.exit
+  lifeboat recover --into /tmp/restored-$name --unattended --set backup.method=netfs "$@" >$name.recover.log 2>&1
+  echo $? >$name.recover.exit
+  fingerprint /tmp/restored-$name >$name.fp
+  # Nothing stays mounted after either run.
+  findmnt --raw --noheadings --output TARGET | grep -c lifeboat-backup-mnt >$name.mounts-left
+}
+roundtrip nfs --set backup.url=${nfsUrl}
+roundtrip cifs --set backup.url=${cifsUrl} --set backup.mountOptions=credentials=/tmp/in/smb-credentials
+roundtrip usb --set backup.url=usb:///dev/disk/by-label/LBUSB/lifeboat
+mkdir -p /mnt/usb && mount LABEL=LBUSB /mnt/usb && (cd /mnt/usb && find lifeboat -name backup.json) >usb.listing
+umount /mnt/usb
+
+lifeboat mkbackuponly --root $tree --set backup.method=netfs --set backup.url=${unreachableUrl} \\
+  --set backup.mountOptions=retry=0,timeo=50,retrans=1 >unreachable.log 2>&1
+echo $? >unreachable.exit
+
+# A full recover onto a disk too small: the layout of a 512 MiB disk (one 400 MiB ext4) mapped
+# onto a 64 MiB one. The backup is there (NFS); unattended, the plan must refuse to shrink the
+# layout, before any write.
+big=$(readlink -f /dev/disk/by-id/virtio-big)
+small=$(readlink -f /dev/disk/by-id/virtio-small)
+echo 'label: gpt
+,400M,L' | sfdisk --quiet "$big"
+udevadm settle
+mkfs.ext4 -q -L bigroot "\${big}1"
+mkdir -p /mnt/big && mount "\${big}1" /mnt/big
+lifeboat savelayout --out /tmp/out/big.json >savelayout.log 2>&1
+umount /mnt/big
+echo "$big $small" >/tmp/mapping
+sha256sum "$big" "$small" >disks-before.sum
+lifeboat recover --unattended --layout /tmp/out/big.json --disk-mapping /tmp/mapping \\
+  --set backup.method=netfs --set backup.url=${nfsUrl} >small.log 2>&1
+echo $? >small.exit
+sha256sum "$big" "$small" >disks-after.sum
+dmesg >dmesg.txt
+`;
+}
+
+describeTier('boot', why)(
+  'backup destinations nfs://, cifs://, usb:// (QEMU guest, real servers on loopback)',
+  () => {
+    const box = sandbox();
+    let nfs: PrivateNfsServer;
+    let smb: PrivateSmbServer;
+    let result: GuestResult;
+    const out = (name: string) => readFileSync(join(result.out, name), 'utf8');
+    const tell = (name: string) =>
+      `${out('dmesg.txt').slice(-2000)}\n` +
+      `${name}.backup.log:\n${out(`${name}.backup.log`)}\n${name}.recover.log:\n${out(`${name}.recover.log`)}`;
+
+    beforeAll(async () => {
+      nfs = await startNfsServer(join(box.dir, 'nfs'));
+      smb = await startSmbServer(join(box.dir, 'smb'));
+      // The server's administrator made the directory this host's backups go to.
+      mkdirSync(join(nfs.exportDir, 'site'));
+      const unreachable = await closedPort();
+      result = await runInRescueGuest({
+        script: guestScript(
+          `nfs://10.0.2.2:${nfs.port}${nfs.pseudoPath}/site`,
+          `cifs://10.0.2.2:${smb.port}/${smb.share}/site`,
+          `nfs://10.0.2.2:${unreachable}${nfs.pseudoPath}/site`,
+        ),
+        files: { 'smb-credentials': `username=${smb.user}\npassword=${smb.password}\n` },
+        disks: [
+          { serial: 'usb', sizeMiB: 64 },
+          { serial: 'big', sizeMiB: 512 },
+          { serial: 'small', sizeMiB: 64 },
+        ],
+        timeoutMs: 900_000,
+      });
+      expect(result.exitCode, `${result.console.slice(-3000)}`).toBe(0);
+    }, 1_000_000);
+
+    afterAll(() => {
+      nfs?.stop();
+      smb?.stop();
+      result?.dispose();
+      rmSync(box.dir, { recursive: true, force: true });
+    });
+
+    /** The backups a destination directory on this machine holds: HOST/ID/backup.json. */
+    const backupsIn = (dir: string) =>
+      readdirSync(dir).flatMap((host) =>
+        readdirSync(join(dir, host))
+          .filter((id) => existsSync(join(dir, host, id, 'backup.json')))
+          .map((id) => `${host}/${id}`),
+      );
+
+    for (const name of ['nfs', 'cifs', 'usb'] as const) {
+      it(`${name}://: mkbackuponly writes the backup there, recover --into restores every file the same`, () => {
+        expect(out(`${name}.backup.exit`).trim(), tell(name)).toBe('0');
+        expect(out(`${name}.recover.exit`).trim(), tell(name)).toBe('0');
+        expect(out('source.fp')).toContain('usr/blob f 644');
+        expect(out(`${name}.fp`)).toBe(out('source.fp'));
+        expect(out(`${name}.mounts-left`).trim()).toBe('0');
+      });
+    }
+
+    it('the backups are on the servers, written through the guest kernel’s NFS and CIFS clients', () => {
+      const nfsBackups = backupsIn(join(nfs.exportDir, 'site'));
+      const smbBackups = backupsIn(join(smb.shareDir, 'site'));
+      expect(nfsBackups).toHaveLength(1);
+      expect(smbBackups).toHaveLength(1);
+      const [nfsBackup] = nfsBackups as [string];
+      const manifest = JSON.parse(
+        readFileSync(join(nfs.exportDir, 'site', nfsBackup, 'backup.json'), 'utf8'),
+      ) as { archive: { name: string; bytes: number } };
+      // The random 4 MB does not compress: the archive holds at least that much.
+      expect(manifest.archive.bytes).toBeGreaterThan(4_000_000);
+      expect(out('usb.listing').trim()).toMatch(/^lifeboat\/[^/]+\/[^/]+\/backup\.json$/);
+      // The SMB password was only ever in the credentials file.
+      expect(out('cifs.backup.log') + out('cifs.recover.log')).not.toContain(smb.password);
+    });
+
+    it('an NFS server that does not answer: one sentence, exit 1, no archive started', () => {
+      expect(out('unreachable.exit').trim()).toBe('1');
+      expect(out('unreachable.log')).toMatch(
+        /backup\.url nfs:\/\/10\.0\.2\.2:\d+\/backups\/site: .* does not mount/,
+      );
+      expect(out('unreachable.log')).not.toMatch(/backup_archive|\bat .*\.js:\d+/);
+    });
+
+    it('a full recover onto a disk too small for the layout: refused before any disk is written', () => {
+      // A workflow's failing step exits 1 (layoutonly, no workflow, says 2 for the same refusal).
+      expect(out('small.exit').trim(), out('small.log')).toBe('1');
+      expect(out('small.log')).toContain('step verify/300_disks failed');
+      expect(out('small.log')).toMatch(
+        /the layout does not fit the disks here: \/dev\/vd\w is 64 MiB, smaller than the 512 MiB of \/dev\/vd\w; unattended, a layout is never shrunk/,
+      );
+      expect(out('small.log')).toContain('Nothing was written.');
+      expect(out('disks-after.sum')).toBe(out('disks-before.sum'));
+    });
+  },
+);
