@@ -1,9 +1,16 @@
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { backupDevices } from '../backup/destination.js';
 import type { BackupMethod, VerifiedBackup } from '../backup/method.js';
 import type { Config } from '../config/schema.js';
 import { JobError } from '../errors.js';
-import { type LayoutPlan, luksKeyFile, planDisks, runDisks } from '../layout/plan.js';
+import {
+  type LayoutPlan,
+  type LuksKeyFile,
+  luksKeyFile,
+  planDisks,
+  runDisks,
+} from '../layout/plan.js';
 import { readLayout } from '../layout/store.js';
 import { bootloaderId, grubTargets, osReleaseId, reinstallGrub } from '../recover/finalize-grub.js';
 import { rewriteDeviceFiles } from '../recover/finalize-ids.js';
@@ -74,6 +81,12 @@ function hookEnv(ctx: StepContext, request: RecoverRequest): Record<string, stri
     LIFEBOAT_MODE: request.mode,
     LIFEBOAT_UNATTENDED: request.unattended ? '1' : '0',
   };
+}
+
+/** Removes the LUKS passphrase file recover wrote (from layout.luksKey or a prompt). */
+async function forgetLuksKey(ctx: StepContext): Promise<void> {
+  const key = ctx.results.get(LUKS_KEY_FILE) as LuksKeyFile | undefined;
+  if (key?.written) await rm(key.file, { force: true });
 }
 
 function stageDone(stage: string): Step {
@@ -149,7 +162,7 @@ export const RECOVER_STEPS: Step[] = [
       workDir: request.workDir,
       log: ctx.log,
     });
-    if (key) ctx.results.set(LUKS_KEY_FILE, key.file);
+    if (key) ctx.results.set(LUKS_KEY_FILE, key);
     const plan = await planDisks({
       command: 'recover',
       layout,
@@ -173,7 +186,10 @@ export const RECOVER_STEPS: Step[] = [
     const yes = await request.confirm(
       `This wipes and recreates ${plan.disks} (the script is ${plan.recreate}), then restores the backup onto it. Go on?`,
     );
-    if (!yes) throw new JobError('recover: stopped before touching any disk, as asked');
+    if (!yes) {
+      await forgetLuksKey(ctx);
+      throw new JobError('recover: stopped before touching any disk, as asked');
+    }
   }),
   stageDone('verify'),
 
@@ -181,13 +197,18 @@ export const RECOVER_STEPS: Step[] = [
   step('recreate', 100, 'layout', async (ctx, request) => {
     const plan = ctx.results.get(LAYOUT_PLAN) as LayoutPlan | undefined;
     if (request.mode !== 'recover' || plan === undefined) return;
-    const luksKeyFile = ctx.results.get(LUKS_KEY_FILE) as string | undefined;
-    await runDisks(plan, {
-      command: 'recover',
-      unattended: request.unattended,
-      ...(luksKeyFile ? { luksKeyFile } : {}),
-      log: ctx.log,
-    });
+    const key = ctx.results.get(LUKS_KEY_FILE) as LuksKeyFile | undefined;
+    try {
+      await runDisks(plan, {
+        command: 'recover',
+        unattended: request.unattended,
+        ...(key ? { luksKeyFile: key.file } : {}),
+        log: ctx.log,
+      });
+    } finally {
+      // The volumes are open now (or the run stops here): nothing later needs the passphrase.
+      await forgetLuksKey(ctx);
+    }
     ctx.output(`recreated and mounted under ${request.target}`);
   }),
   stageDone('recreate'),
