@@ -64,7 +64,14 @@ function mediumArgs(medium: BootMedium, scratch: string): string[] {
     case 'kernel':
       return ['-kernel', medium.kernel, '-initrd', medium.initrd, '-append', medium.append];
     case 'cdrom':
-      return ['-drive', `file=${medium.iso},media=cdrom,readonly=on,format=raw`];
+      // bootindex: the firmware boots the CD even when a disk after it has a boot signature (a
+      // recovery cut short leaves a partition table and no boot loader: SeaBIOS would run it).
+      return [
+        '-drive',
+        `if=none,id=cd,file=${medium.iso},media=cdrom,readonly=on,format=raw`,
+        '-device',
+        'ide-cd,drive=cd,bootindex=0',
+      ];
     case 'usb': {
       // QEMU opens disks read-write; the image under test must stay as it was built.
       const copy = join(scratch, 'usb.img');
