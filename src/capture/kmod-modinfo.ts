@@ -15,6 +15,12 @@ export interface SoftDeps {
   pre: string[];
   /** Loaded after the module. */
   post: string[];
+  /**
+   * Names before any `pre:` or `post:`, which kmod ignores but modules do declare (cifs:
+   * `softdep=ccm`, the ciphers it asks the crypto API for at mount time). A rescue system should
+   * carry those that exist; those that don't (cifs of 6.1 names "aead2" and "nls") are no problem.
+   */
+  unmarked: string[];
 }
 
 export interface ModuleInfo {
@@ -43,14 +49,10 @@ export function moduleNameFromPath(path: string): string {
   return normalizeModuleName(base.replace(/\.ko(\.(xz|zst|gz))?$/, ''));
 }
 
-/**
- * Parses a softdep declaration: `pre: a b post: c`. kmod itself ignores names before any `pre:` or
- * `post:` marker, but modules do declare them (cifs: `softdep=ccm`, the ciphers it asks the crypto
- * API for at mount time); a rescue system should carry them, so they count as `pre`.
- */
+/** Parses a softdep declaration: `pre: a b post: c`, names before any marker kept apart. */
 export function parseSoftdep(text: string): SoftDeps {
-  const deps: SoftDeps = { pre: [], post: [] };
-  let into = deps.pre;
+  const deps: SoftDeps = { pre: [], post: [], unmarked: [] };
+  let into = deps.unmarked;
   for (const token of text.split(/\s+/)) {
     if (token === '') continue;
     if (token === 'pre:') into = deps.pre;
@@ -59,6 +61,17 @@ export function parseSoftdep(text: string): SoftDeps {
   }
   return deps;
 }
+
+/** Both declarations' names, list by list. */
+export function mergeSoftdeps(a: SoftDeps, b: SoftDeps): SoftDeps {
+  return {
+    pre: [...a.pre, ...b.pre],
+    post: [...a.post, ...b.post],
+    unmarked: [...a.unmarked, ...b.unmarked],
+  };
+}
+
+export const NO_SOFTDEPS: SoftDeps = { pre: [], post: [], unmarked: [] };
 
 /** Key → values of a `.modinfo` section (NUL-separated `key=value` strings, with padding NULs). */
 export function parseModinfoSection(bytes: Buffer): Map<string, string[]> {
@@ -75,12 +88,9 @@ export function parseModinfoSection(bytes: Buffer): Map<string, string[]> {
 }
 
 export function moduleInfoFromFields(fields: Map<string, string[]>): ModuleInfo {
-  const softdep: SoftDeps = { pre: [], post: [] };
-  for (const declaration of fields.get('softdep') ?? []) {
-    const parsed = parseSoftdep(declaration);
-    softdep.pre.push(...parsed.pre);
-    softdep.post.push(...parsed.post);
-  }
+  const softdep = (fields.get('softdep') ?? [])
+    .map(parseSoftdep)
+    .reduce(mergeSoftdeps, NO_SOFTDEPS);
   const name = fields.get('name')?.[0];
   return {
     name: name === undefined ? undefined : normalizeModuleName(name),

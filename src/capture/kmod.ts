@@ -2,7 +2,9 @@ import { JobError } from '../errors.js';
 import { type RootView, rootViewOf } from './fs-root.js';
 import { globToRegExp, hasGlobMagic, literalPrefix } from './fs-root-glob.js';
 import {
+  mergeSoftdeps,
   moduleNameFromPath,
+  NO_SOFTDEPS,
   normalizeModuleName,
   parseModinfoSection,
   parseSoftdep,
@@ -180,11 +182,7 @@ export function parseAliasesAndSoftdeps(
     if (command === 'softdep') {
       const name = normalizeModuleName(first);
       const parsed = parseSoftdep(rest.join(' '));
-      const known = softdeps.get(name) ?? { pre: [], post: [] };
-      softdeps.set(name, {
-        pre: [...known.pre, ...parsed.pre],
-        post: [...known.post, ...parsed.post],
-      });
+      softdeps.set(name, mergeSoftdeps(softdeps.get(name) ?? NO_SOFTDEPS, parsed));
     }
   }
 }

@@ -236,6 +236,12 @@ class Selection {
     }
   }
 
+  /** A name kmod would not even look for (an unmarked softdep): taken if it exists, else nothing. */
+  private requestIfPresent(name: string, by: string): void {
+    const resolution = resolveModuleName(this.kernel, name);
+    if (resolution.kind !== 'absent') this.take(resolution, name, by);
+  }
+
   requestDevice(modalias: string): void {
     const resolution = resolveModuleName(this.kernel, modalias);
     if (resolution.kind === 'absent') this.unmatchedModaliases.add(modalias);
@@ -279,10 +285,11 @@ class Selection {
         for (const dep of entry?.deps ?? []) this.want(dep, `dependency of ${name}`);
         const soft = this.kernel.softdeps.get(name);
         const info = infos[i];
-        for (const s of [...(soft?.pre ?? []), ...(info?.softdep.pre ?? [])])
-          this.request(s, `softdep of ${name}`);
-        for (const s of [...(soft?.post ?? []), ...(info?.softdep.post ?? [])])
-          this.request(s, `softdep of ${name}`);
+        for (const deps of [soft, info?.softdep]) {
+          for (const s of [...(deps?.pre ?? []), ...(deps?.post ?? [])])
+            this.request(s, `softdep of ${name}`);
+          for (const s of deps?.unmarked ?? []) this.requestIfPresent(s, `softdep of ${name}`);
+        }
         for (const fw of info?.firmware ?? []) addTo(this.firmware, fw, name);
       });
     }

@@ -33,12 +33,15 @@ const MODULE_FILES: Record<string, string[]> = {
     'firmware=foo/fw-2.bin',
     'firmware=foo/opt-*.bin',
     'softdep=post: foo-extra',
+    // Unmarked, as cifs declares them: one this kernel has, one no kernel has.
+    'softdep=ccm aead2',
   ],
   'kernel/drivers/foo/foo_extra.ko': ['name=foo_extra'],
   'kernel/drivers/md/dm-crypt.ko': ['name=dm_crypt', 'depends=dm-mod'],
   'kernel/drivers/md/dm-mod.ko': ['name=dm_mod'],
   'kernel/fs/isofs/isofs.ko': ['name=isofs', 'depends=cdrom', 'alias=fs-iso9660'],
   'kernel/drivers/cdrom/cdrom.ko': ['name=cdrom'],
+  'kernel/crypto/ccm.ko': ['name=ccm'],
 };
 
 const MODULES_DEP = `kernel/fs/xfs/xfs.ko: kernel/lib/libcrc32c.ko
@@ -51,6 +54,7 @@ kernel/drivers/md/dm-crypt.ko: kernel/drivers/md/dm-mod.ko
 kernel/drivers/md/dm-mod.ko:
 kernel/fs/isofs/isofs.ko: kernel/drivers/cdrom/cdrom.ko
 kernel/drivers/cdrom/cdrom.ko:
+kernel/crypto/ccm.ko:
 kernel/drivers/ghost.ko:
 `;
 
@@ -129,7 +133,7 @@ describe('module metadata', () => {
       `${temp.root}/${REAL_MODDIR}/kernel/drivers/net/wireless/foo/foo-wifi.ko.gz`,
     );
     expect(wifi.firmware).toEqual(['foo/fw-1.bin', 'foo/fw-2.bin', 'foo/opt-*.bin']);
-    expect(wifi.softdep).toEqual({ pre: [], post: ['foo_extra'] });
+    expect(wifi.softdep).toEqual({ pre: [], post: ['foo_extra'], unmarked: ['ccm', 'aead2'] });
   });
 
   it('finds sections only in ELF64 LE objects', () => {
@@ -142,8 +146,12 @@ describe('module metadata', () => {
   });
 
   it('parses softdeps as kmod writes them, keeping unmarked names', () => {
-    expect(parseSoftdep('pre: a-b c post: d')).toEqual({ pre: ['a_b', 'c'], post: ['d'] });
-    expect(parseSoftdep('ccm')).toEqual({ pre: ['ccm'], post: [] });
+    expect(parseSoftdep('pre: a-b c post: d')).toEqual({
+      pre: ['a_b', 'c'],
+      post: ['d'],
+      unmarked: [],
+    });
+    expect(parseSoftdep('ccm aead2')).toEqual({ pre: [], post: [], unmarked: ['ccm', 'aead2'] });
   });
 
   it('matches shell-style alias patterns', () => {
@@ -198,6 +206,7 @@ describe('module selection', () => {
     expect(selection.files).toEqual(
       [
         'kernel/arch/x86/crypto/crc32c-intel.ko.xz',
+        'kernel/crypto/ccm.ko',
         'kernel/drivers/cdrom/cdrom.ko',
         'kernel/drivers/foo/foo_extra.ko',
         'kernel/drivers/md/dm-crypt.ko',
@@ -211,6 +220,10 @@ describe('module selection', () => {
     );
     expect(selection.modules.find((m) => m.name === 'crc32c_intel')?.requestedBy).toEqual([
       'softdep of libcrc32c',
+    ]);
+    // An unmarked softdep that exists is taken; one that does not (aead2) is no problem.
+    expect(selection.modules.find((m) => m.name === 'ccm')?.requestedBy).toEqual([
+      'softdep of foo_wifi',
     ]);
     expect(selection.modules.find((m) => m.name === 'e1000')?.requestedBy).toEqual([
       'device pci:v00008086d0000100Esv00008086sd00001376bc02sc00i00',
