@@ -97,7 +97,12 @@ describe('migrateLayout', () => {
   });
 
   it('onto a larger disk: the ESP keeps its size, the LVM partition takes the rest, LVs keep theirs', () => {
-    const { layout: migrated, notes } = migrateLayout(lvmLayout(), [disk('/dev/sdz', 2048)]);
+    const {
+      layout: migrated,
+      notes,
+      shrunk,
+    } = migrateLayout(lvmLayout(), [disk('/dev/sdz', 2048)]);
+    expect(shrunk).toEqual([]);
     const [esp, lvm] = migrated.disks[0]?.table?.partitions ?? [];
     expect(esp?.size).toBe(64 * SECTORS_PER_MIB);
     expect(esp?.device).toBe('/dev/sdz1');
@@ -123,7 +128,8 @@ describe('migrateLayout', () => {
     const root = vg?.logicalVolumes.find((l) => l.name === 'root');
     if (root) root.size = 1000 * MIB; // 1384 MiB of LVs: more than a 1 GiB disk holds
     for (const fs of layout.filesystems) if (fs.type === 'xfs') fs.type = 'ext4';
-    const { layout: migrated, notes } = migrateLayout(layout, [disk('/dev/vda', 1024)]);
+    const { layout: migrated, notes, shrunk } = migrateLayout(layout, [disk('/dev/vda', 1024)]);
+    expect(shrunk).toEqual(['/dev/vda is 1.0 GiB, smaller than the 1.5 GiB of /dev/vda']);
     const before = vg?.logicalVolumes.map((l) => l.size) ?? [];
     const after = migrated.volumeGroups[0]?.logicalVolumes.map((l) => l.size) ?? [];
     expect(after.every((s) => s % (8 * MIB) === 0)).toBe(true);

@@ -40,6 +40,8 @@ export interface Migration {
   layout: Layout;
   /** One line per decision, for the log and the confirmation question. */
   notes: string[];
+  /** One line per disk here smaller than the captured disk it replaces (the layout shrinks). */
+  shrunk: string[];
 }
 
 const MIB = 2 ** 20;
@@ -76,6 +78,7 @@ export function migrateLayout(
 ): Migration {
   const disks = matchDisks(layout.disks, targets, explicit);
   const notes: string[] = [];
+  const shrunk: string[] = [];
   const rename = new Map<string, string>();
   const migrated = structuredClone(layout);
   const resized = new Map<string, number>(); // device → new size in bytes (partitions)
@@ -97,6 +100,10 @@ export function migrateLayout(
         `${target.device}: ${gib(disk.size)} captured, ${gib(target.size)} here: partitions resized`,
       );
       resizeDisk(disk, target, resized);
+      if (target.size < disk.size)
+        shrunk.push(
+          `${target.device} is ${gib(target.size)}, smaller than the ${gib(disk.size)} of ${from}`,
+        );
     }
     disk.size = target.size;
     if (target.serial !== undefined) disk.serial = target.serial;
@@ -128,7 +135,7 @@ export function migrateLayout(
 
   shrinkVolumeGroups(migrated, resized, notes);
   checkMinimumSizes(migrated, resized);
-  return { disks, layout: migrated, notes };
+  return { disks, layout: migrated, notes, shrunk };
 }
 
 function matchDisks(

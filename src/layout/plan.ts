@@ -55,7 +55,7 @@ export async function planDisks(options: PlanDisksOptions): Promise<LayoutPlan> 
   const here = (await targetDisks()).filter((d) => !keep.has(d.device));
   const migration = migrateLayout(options.layout, here, options.diskMapping);
   for (const note of migration.notes) log.info(`${options.command}: migration: ${note}`);
-  if (options.unattended) refuseShrinking(options.layout, migration, here);
+  if (options.unattended && migration.shrunk.length > 0) throw neverShrunk(migration.shrunk);
   const layout = migration.layout;
   if (layout.encrypted.length > 0 && options.luksKeyFile === undefined) throw noLuksKey(layout);
   const { script, order } = recreateScript(layout, { exclude: [...options.exclude] });
@@ -81,26 +81,14 @@ export async function planDisks(options: PlanDisksOptions): Promise<LayoutPlan> 
  * migration could shrink it (proportionally, above each file system's minimum), but whether the
  * data still fits is a question for a person: the disk was probably replaced by mistake.
  */
-function refuseShrinking(captured: Layout, migration: Migration, here: readonly TargetDisk[]) {
-  const smaller: string[] = [];
-  for (const disk of captured.disks) {
-    const target = here.find((t) => t.device === migration.disks.get(disk.device));
-    if (target !== undefined && target.size < disk.size) {
-      smaller.push(
-        `${target.device} is ${mib(target.size)}, smaller than the ${mib(disk.size)} of ${disk.device}`,
-      );
-    }
-  }
-  if (smaller.length === 0) return;
-  throw new UsageError(
-    `the layout does not fit the disks here: ${smaller.join('; ')}; unattended, a layout is never shrunk`,
+function neverShrunk(shrunk: readonly string[]): UsageError {
+  return new UsageError(
+    `the layout does not fit the disks here: ${shrunk.join('; ')}; unattended, a layout is never shrunk`,
     {
       hint: 'Nothing was written. Use disks at least as large, or run without --unattended to confirm the shrink.',
     },
   );
 }
-
-const mib = (bytes: number) => `${Math.floor(bytes / 2 ** 20)} MiB`;
 
 /** Runs the recreate script, then the mount script. A rerun skips what exists already. */
 export async function runDisks(

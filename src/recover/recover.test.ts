@@ -204,6 +204,7 @@ describe('deviceRenames', () => {
       disks: new Map([['/dev/sda', '/dev/nvme0n1']]),
       layout: captured,
       notes: [],
+      shrunk: [],
     });
     expect([...renames]).toEqual([
       ['/dev/sda', '/dev/nvme0n1'],

@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { sandbox } from '../support/cli.js';
 import { type PrivateNfsServer, startNfsServer } from '../support/nfs-server.js';
+import { closedPort } from '../support/ports.js';
 import { type GuestResult, runInRescueGuest } from '../support/rescue-guest.js';
 import { type PrivateSmbServer, startSmbServer } from '../support/smb-server.js';
-import { closedPort } from '../support/sshd.js';
 import { describeTier, engineMissing, qemuMissing } from '../support/tiers.js';
 
 /**

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { closedPort, waitForPort } from './sshd.js';
+import { closedPort, waitForPort } from './ports.js';
 
 /**
  * A real NFS server for the backup tests: NFS-Ganesha (Debian's nfs-ganesha, a userspace server:

@@ -1,7 +1,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { closedPort, waitForPort } from './sshd.js';
+import { closedPort, waitForPort } from './ports.js';
 
 /**
  * A real SMB server for the backup tests: Samba's smbd on 127.0.0.1 on a free port, with its own

@@ -1,47 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
+import { closedPort } from './ports.js';
 
 /**
  * A real SFTP server for the backup tests and the drill: OpenSSH's sshd on 127.0.0.1 with its
  * own host key, configuration and one authorized client key, on a free port. A QEMU guest
  * reaches it at 10.0.2.2 (user networking forwards to this machine's loopback).
  */
-/** A port on 127.0.0.1 nothing listens on (bound, then closed). */
-export async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
-
-/** Resolves once something listens on 127.0.0.1:port; rejects when `died` says the server exited. */
-export async function waitForPort(
-  port: number,
-  timeoutMs: number,
-  died: () => boolean,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (open) return;
-    if (died()) throw new Error(`the server for port ${port} exited before it listened`);
-    if (Date.now() > deadline)
-      throw new Error(`nothing listens on port ${port} after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
 export interface PrivateSshd {
   port: number;
   clientKey: string;
