@@ -1,7 +1,7 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { closedPort } from './ports.js';
+import { closedPort, waitForPort } from './ports.js';
 
 /**
  * A real SFTP server for the backup tests and the drill: OpenSSH's sshd on 127.0.0.1 with its
@@ -29,7 +29,7 @@ export async function startSshd(dir: string): Promise<PrivateSshd> {
       `Port ${port}`,
       'ListenAddress 127.0.0.1',
       `HostKey ${join(dir, 'host_key')}`,
-      `PidFile ${join(dir, 'sshd.pid')}`,
+      'PidFile none',
       `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
       'PasswordAuthentication no',
       'KbdInteractiveAuthentication no',
@@ -40,9 +40,17 @@ export async function startSshd(dir: string): Promise<PrivateSshd> {
       '',
     ].join('\n'),
   );
-  // sshd forks into the background once it listens; its pid file says which process to stop.
-  execFileSync('/usr/sbin/sshd', ['-f', join(dir, 'sshd_config'), '-E', join(dir, 'sshd.log')]);
-  const pid = Number(readFileSync(join(dir, 'sshd.pid'), 'utf8'));
+  // -D: in the foreground, so the test owns the process and stop() ends it. (Forking, sshd's
+  // parent could exit before the daemon had written its pid file: CI read a missing one.)
+  const child = spawn(
+    '/usr/sbin/sshd',
+    ['-D', '-f', join(dir, 'sshd_config'), '-E', join(dir, 'sshd.log')],
+    {
+      stdio: 'ignore',
+      detached: true,
+    },
+  );
+  await waitForPort(port, 20_000, () => child.exitCode !== null);
   const fingerprint = execFileSync('ssh-keygen', ['-lf', join(dir, 'host_key.pub')], {
     encoding: 'utf8',
   }).trim();
@@ -50,6 +58,6 @@ export async function startSshd(dir: string): Promise<PrivateSshd> {
     port,
     clientKey: readFileSync(join(dir, 'client_key'), 'utf8'),
     hostKeyFingerprint: fingerprint,
-    stop: () => process.kill(pid, 'SIGTERM'),
+    stop: () => child.kill('SIGTERM'),
   };
 }
