@@ -8,9 +8,12 @@ export default defineConfig({
     globalSetup: ['test/support/global-setup.ts'],
     reporters: ['default', './test/support/summary-reporter.ts'],
     pool: 'forks',
-    // One test file at a time: the boot tiers run QEMU under TCG, and two guests on two cores
-    // starve each other past their timeouts. The suite's time is the sum of its files.
+    // One test file at a time: the boot tiers run QEMU under TCG, two virtual CPUs a guest, and
+    // more guests than cores starve each other past their timeouts. The suite's time is the sum
+    // of its files. Within a file, tests marked concurrent run two at a time, their guests on
+    // one virtual CPU each (SIDE_BY_SIDE_CPUS in src/boot/qemu.ts).
     fileParallelism: false,
+    maxConcurrency: 2,
     testTimeout: 30_000,
     hookTimeout: 600_000,
   },

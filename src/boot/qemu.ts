@@ -6,9 +6,12 @@ import { execa } from 'execa';
 /**
  * Boots rescue media in QEMU and reads the serial console: the boot test tier, `npm run demo`
  * and `--boot-test` use it. TCG only (KVM is not available on these machines): multi-threaded
- * TCG with two CPUs is the fastest that works.
+ * TCG with two CPUs is the fastest that works for one guest; two guests at once take one each.
  */
 export type Firmware = 'bios' | 'uefi';
+
+/** `cpus` for each of two guests that run at once: a core each on a two-core machine. */
+export const SIDE_BY_SIDE_CPUS = 1;
 
 export type BootMedium =
   | { kind: 'kernel'; kernel: string; initrd: string; append: string }
@@ -35,6 +38,11 @@ export interface BootOptions {
   commands?: { send?: string; expect: RegExp }[];
   timeoutMs: number;
   memoryMiB?: number;
+  /**
+   * Virtual CPUs, each a TCG thread (default 2, one per core of these machines). Guests that run
+   * side by side take one each, so that neither waits for the other's.
+   */
+  cpus?: number;
   /** Pulls the plug when it aborts: QEMU is killed at once, as in a power cut. */
   powerCut?: AbortSignal;
   /** Every console line, as it arrives (for a demo, or a test's log). */
@@ -108,7 +116,7 @@ export async function bootInQemu(options: BootOptions): Promise<BootResult> {
     '-accel',
     'tcg,thread=multi',
     '-smp',
-    '2',
+    String(options.cpus ?? 2),
     '-m',
     String(options.memoryMiB ?? 2048),
     ...(options.firmware === 'uefi' ? ['-bios', OVMF] : []),

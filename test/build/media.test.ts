@@ -11,7 +11,12 @@ import {
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type BootMedium, bootInQemu, type Firmware } from '../../src/boot/qemu.js';
+import {
+  type BootMedium,
+  bootInQemu,
+  type Firmware,
+  SIDE_BY_SIDE_CPUS,
+} from '../../src/boot/qemu.js';
 import type { BuildManifest } from '../../src/build/build-manifest.js';
 import { OWNER_LABEL } from '../../src/engine/container.js';
 import { connectEngine } from '../../src/engine/engine.js';
@@ -305,6 +310,7 @@ describeTier('boot', engineWhy ?? fixtureWhy ?? qemuMissing())(
         firmware,
         medium,
         ready: /^lifeboat-rescue: ready/,
+        cpus: SIDE_BY_SIDE_CPUS,
         commands: [
           {
             send: 'lifeboat --version',
@@ -324,25 +330,27 @@ describeTier('boot', engineWhy ?? fixtureWhy ?? qemuMissing())(
 
     const iso = () => join(a.out, 'lifeboat.iso');
 
-    it(
+    // Two boots at a time (it.concurrent, vitest's maxConcurrency), one virtual CPU each.
+
+    it.concurrent(
       'the ISO as a CD on BIOS',
       () => bootsToReady('BIOS CD', 'bios', { kind: 'cdrom', iso: iso() }),
       300_000,
     );
 
-    it(
+    it.concurrent(
       'the ISO as a CD on UEFI',
       () => bootsToReady('UEFI CD', 'uefi', { kind: 'cdrom', iso: iso() }),
       300_000,
     );
 
-    it(
+    it.concurrent(
       'the ISO written raw to a USB stick, on BIOS',
       () => bootsToReady('BIOS USB', 'bios', { kind: 'usb', image: iso() }),
       300_000,
     );
 
-    it(
+    it.concurrent(
       'the RAMDISK output by direct kernel boot, with its cmdline.txt',
       () =>
         bootsToReady('RAMDISK', 'bios', {

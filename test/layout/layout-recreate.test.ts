@@ -1,6 +1,7 @@
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
+import { SIDE_BY_SIDE_CPUS } from '../../src/boot/qemu.js';
 import { diffLayouts, formatLayoutChanges } from '../../src/layout/diff.js';
 import { migrateLayout } from '../../src/layout/migrate.js';
 import type { Layout } from '../../src/layout/model.js';
@@ -103,6 +104,7 @@ function lvmScenarioCaptured(): Promise<string> {
     const lvm = SCENARIOS.find((s) => s.name.startsWith('LVM'));
     if (lvm === undefined) throw new Error('no LVM scenario');
     const first = await runInRescueGuest({
+      cpus: guestCpus,
       script: `set -euo pipefail
 d1=$(readlink -f /dev/disk/by-id/virtio-d1)
 (set -x; ${lvm.setup.trim()}
@@ -118,57 +120,70 @@ lifeboat savelayout --out /tmp/out/before.json
   return lvmCaptured;
 }
 
+// The guests run two at a time (it.concurrent, vitest's maxConcurrency), one virtual CPU each;
+// for bench/layout.mjs's figures, one at a time on two, as each recovery runs.
+const benchRun = process.env.LIFEBOAT_BENCH_OUT !== undefined;
+const itGuest = benchRun ? it : it.concurrent;
+const guestCpus = benchRun ? undefined : SIDE_BY_SIDE_CPUS;
 describeTier('boot', why)(
   'disk layout: capture, zero, recreate, compare (QEMU, real disks)',
   () => {
     for (const scenario of SCENARIOS) {
-      it(scenario.name, async () => {
-        const result = await runInRescueGuest({
-          script: guestScript(
-            scenario.setup,
-            scenario.disks.map((d) => d.serial),
-          ),
-          files: {
-            'dump-tools.sh': readFileSync(join(import.meta.dirname, 'dump-tools.sh'), 'utf8'),
-          },
-          disks: scenario.disks,
-          timeoutMs: 600_000,
-        });
-        results.push(result);
-        const log = (name: string) =>
-          existsSync(join(result.out, name)) ? readFileSync(join(result.out, name), 'utf8') : '';
-        const tell = `run.log:\n${log('run.log').slice(-2500)}\nsetup.log:\n${log('setup.log').slice(-1500)}\nlayoutonly.log:\n${log('layoutonly.log').slice(-2500)}\nconsole:\n${result.console.slice(-1500)}`;
-        expect(result.exitCode, tell).toBe(0);
-        const read = (name: string) =>
-          JSON.parse(readFileSync(join(result.out, name), 'utf8')) as Layout;
-        const before = read('before.json');
-        const zeroed = read('zeroed.json');
-        const after = read('after.json');
-        // The scenario built something, and zeroing really lost it.
-        expect(before.disks.length).toBe(scenario.disks.length);
-        expect(zeroed.disks).toEqual([]);
-        if (existsSync(join(result.out, 'nokey.exit'))) {
-          expect(log('nokey.exit').trim()).toBe('2');
-          expect(log('nokey.log')).toContain(
-            'LUKS volume(s) and no key was given; nothing was touched',
-          );
-          expect(read('nokey.json').disks).toEqual([]);
-        }
-        recordTimings(scenario.name, log('timings'), before);
-        const changes = diffLayouts(before, after, { recreated: true });
-        expect(formatLayoutChanges(changes), tell).toBe('');
-        // Every captured mount came back under the target.
-        const mounted = log('mounted.json');
-        for (const mount of before.mounts) {
-          expect(mounted).toContain(`"/mnt/local${mount.mountpoint}"`);
-        }
-      }, 700_000);
+      itGuest(
+        scenario.name,
+        async () => {
+          const result = await runInRescueGuest({
+            cpus: guestCpus,
+            script: guestScript(
+              scenario.setup,
+              scenario.disks.map((d) => d.serial),
+            ),
+            files: {
+              'dump-tools.sh': readFileSync(join(import.meta.dirname, 'dump-tools.sh'), 'utf8'),
+            },
+            disks: scenario.disks,
+            timeoutMs: 600_000,
+          });
+          results.push(result);
+          const log = (name: string) =>
+            existsSync(join(result.out, name)) ? readFileSync(join(result.out, name), 'utf8') : '';
+          const tell = `run.log:\n${log('run.log').slice(-2500)}\nsetup.log:\n${log('setup.log').slice(-1500)}\nlayoutonly.log:\n${log('layoutonly.log').slice(-2500)}\nconsole:\n${result.console.slice(-1500)}`;
+          expect(result.exitCode, tell).toBe(0);
+          const read = (name: string) =>
+            JSON.parse(readFileSync(join(result.out, name), 'utf8')) as Layout;
+          const before = read('before.json');
+          const zeroed = read('zeroed.json');
+          const after = read('after.json');
+          // The scenario built something, and zeroing really lost it.
+          expect(before.disks.length).toBe(scenario.disks.length);
+          expect(zeroed.disks).toEqual([]);
+          if (existsSync(join(result.out, 'nokey.exit'))) {
+            expect(log('nokey.exit').trim()).toBe('2');
+            expect(log('nokey.log')).toContain(
+              'LUKS volume(s) and no key was given; nothing was touched',
+            );
+            expect(read('nokey.json').disks).toEqual([]);
+          }
+          recordTimings(scenario.name, log('timings'), before);
+          const changes = diffLayouts(before, after, { recreated: true });
+          expect(formatLayoutChanges(changes), tell).toBe('');
+          // Every captured mount came back under the target.
+          const mounted = log('mounted.json');
+          for (const mount of before.mounts) {
+            expect(mounted).toContain(`"/mnt/local${mount.mountpoint}"`);
+          }
+        },
+        700_000,
+      );
     }
 
-    it('the LVM scenario onto a disk too small: refused with what does not fit, no disk written', async () => {
-      const before = await lvmScenarioCaptured();
-      const result = await runInRescueGuest({
-        script: `set -euo pipefail
+    itGuest(
+      'the LVM scenario onto a disk too small: refused with what does not fit, no disk written',
+      async () => {
+        const before = await lvmScenarioCaptured();
+        const result = await runInRescueGuest({
+          cpus: guestCpus,
+          script: `set -euo pipefail
 small=$(readlink -f /dev/disk/by-id/virtio-small)
 sha256sum "$small" >before.sum
 set +e
@@ -177,25 +192,30 @@ echo $? >refused.exit
 set -e
 sha256sum "$small" >after.sum
 `,
-        files: { 'before.json': before },
-        disks: [{ serial: 'small', sizeMiB: 256 }],
-      });
-      results.push(result);
-      const out = (name: string) => readFileSync(join(result.out, name), 'utf8');
-      expect(result.exitCode, out('run.log')).toBe(0);
-      expect(out('refused.exit').trim()).toBe('2');
-      expect(out('refused.log')).toMatch(
-        /the layout does not fit the disks here: .*\/dev\/vg0\/home \(xfs\) would be \d+ MiB, under its 300 MiB minimum/,
-      );
-      expect(out('refused.log')).toContain('Nothing was written.');
-      expect(out('after.sum')).toBe(out('before.sum'));
-    }, 400_000);
+          files: { 'before.json': before },
+          disks: [{ serial: 'small', sizeMiB: 256 }],
+        });
+        results.push(result);
+        const out = (name: string) => readFileSync(join(result.out, name), 'utf8');
+        expect(result.exitCode, out('run.log')).toBe(0);
+        expect(out('refused.exit').trim()).toBe('2');
+        expect(out('refused.log')).toMatch(
+          /the layout does not fit the disks here: .*\/dev\/vg0\/home \(xfs\) would be \d+ MiB, under its 300 MiB minimum/,
+        );
+        expect(out('refused.log')).toContain('Nothing was written.');
+        expect(out('after.sum')).toBe(out('before.sum'));
+      },
+      400_000,
+    );
 
-    it('the LVM scenario onto a larger disk with another name, leaving the other disk alone', async () => {
-      const before = await lvmScenarioCaptured();
-      // Second machine: a small disk first (so the new one is /dev/vdb) and a bigger new disk.
-      const second = await runInRescueGuest({
-        script: `set -euo pipefail
+    itGuest(
+      'the LVM scenario onto a larger disk with another name, leaving the other disk alone',
+      async () => {
+        const before = await lvmScenarioCaptured();
+        // Second machine: a small disk first (so the new one is /dev/vdb) and a bigger new disk.
+        const second = await runInRescueGuest({
+          cpus: guestCpus,
+          script: `set -euo pipefail
 other=$(readlink -f /dev/disk/by-id/virtio-other)
 sha256sum "$other" >other-before.sum
 lifeboat layoutonly --unattended --layout /tmp/in/before.json --target /mnt/local >layoutonly.log 2>&1
@@ -203,26 +223,28 @@ lifeboat savelayout --out /tmp/out/after.json
 findmnt --list --noheadings --output TARGET | grep "^/mnt/local/" | sort -r | xargs -r umount
 sha256sum "$other" >other-after.sum
 `,
-        files: { 'before.json': before },
-        disks: [
-          { serial: 'other', sizeMiB: 64 },
-          { serial: 'new', sizeMiB: 2048 },
-        ],
-      });
-      results.push(second);
-      const out = (name: string) => readFileSync(join(second.out, name), 'utf8');
-      expect(second.exitCode, `${out('run.log')}\n${out('layoutonly.log')}`).toBe(0);
-      expect(out('layoutonly.log')).toContain('migration: /dev/vda → /dev/vdb');
-      // What came out is what migration planned for these disks, component by component.
-      const planned = migrateLayout(JSON.parse(before) as Layout, [
-        { device: '/dev/vda', size: 64 * 2 ** 20, logicalSectorSize: 512, serial: 'other' },
-        { device: '/dev/vdb', size: 2048 * 2 ** 20, logicalSectorSize: 512, serial: 'new' },
-      ]).layout;
-      const after = JSON.parse(out('after.json')) as Layout;
-      expect(formatLayoutChanges(diffLayouts(planned, after, { recreated: true }))).toBe('');
-      const lvmPart = after.disks.find((d) => d.device === '/dev/vdb')?.table?.partitions[1];
-      expect((lvmPart?.size ?? 0) * 512).toBeGreaterThan(1900 * 2 ** 20);
-      expect(out('other-after.sum')).toBe(out('other-before.sum'));
-    }, 700_000);
+          files: { 'before.json': before },
+          disks: [
+            { serial: 'other', sizeMiB: 64 },
+            { serial: 'new', sizeMiB: 2048 },
+          ],
+        });
+        results.push(second);
+        const out = (name: string) => readFileSync(join(second.out, name), 'utf8');
+        expect(second.exitCode, `${out('run.log')}\n${out('layoutonly.log')}`).toBe(0);
+        expect(out('layoutonly.log')).toContain('migration: /dev/vda → /dev/vdb');
+        // What came out is what migration planned for these disks, component by component.
+        const planned = migrateLayout(JSON.parse(before) as Layout, [
+          { device: '/dev/vda', size: 64 * 2 ** 20, logicalSectorSize: 512, serial: 'other' },
+          { device: '/dev/vdb', size: 2048 * 2 ** 20, logicalSectorSize: 512, serial: 'new' },
+        ]).layout;
+        const after = JSON.parse(out('after.json')) as Layout;
+        expect(formatLayoutChanges(diffLayouts(planned, after, { recreated: true }))).toBe('');
+        const lvmPart = after.disks.find((d) => d.device === '/dev/vdb')?.table?.partitions[1];
+        expect((lvmPart?.size ?? 0) * 512).toBeGreaterThan(1900 * 2 ** 20);
+        expect(out('other-after.sum')).toBe(out('other-before.sum'));
+      },
+      700_000,
+    );
   },
 );

@@ -25,6 +25,9 @@ const why =
   (existsSync('/usr/bin/ganesha.nfsd') ? undefined : 'nfs-ganesha is not installed') ??
   (existsSync('/usr/sbin/smbd') ? undefined : 'samba is not installed');
 
+/** The passphrase of the LUKS volume the full recover recreates (layout.luksKey). */
+const LUKS_KEY = 'lifeboat-test-luks-key';
+
 function guestScript(nfsUrl: string, cifsUrl: string, unreachableUrl: string): string {
   return `set -uo pipefail
 host=$(node -p "require('/etc/lifeboat/capture.json').identity.hostname")
@@ -89,6 +92,49 @@ lifeboat recover --unattended --layout /tmp/out/big.json --disk-mapping /tmp/map
   --set backup.method=netfs --set backup.url=${nfsUrl} >small.log 2>&1
 echo $? >small.exit
 sha256sum "$big" "$small" >disks-after.sum
+
+# A full recover onto LUKS: the host's data volume, /mnt/t/crypt, is ext4 in a LUKS2 partition.
+# Its disk is lost (zeros); recover, unattended, takes the passphrase from the configuration
+# (layout.luksKey), recreates the volume with its UUID and label, restores onto it, and leaves
+# no key file behind. The other disks here are not the host's: excluded.
+crypt=$(readlink -f /dev/disk/by-id/virtio-crypt)
+printf %s '${LUKS_KEY}' >/tmp/crypt-key
+{
+  echo 'label: gpt
+,,L' | sfdisk --quiet "$crypt"
+  udevadm settle
+  cryptsetup luksFormat --batch-mode --type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 \\
+    --label cryptdata --key-file /tmp/crypt-key "\${crypt}1"
+  cryptsetup open --key-file /tmp/crypt-key "\${crypt}1" cryptdata
+  mkfs.ext4 -q -L data /dev/mapper/cryptdata
+  mkdir -p /mnt/t/crypt && mount /dev/mapper/cryptdata /mnt/t/crypt
+  lifeboat savelayout --out /tmp/out/crypt.json
+  blkid -o export "\${crypt}1" /dev/mapper/cryptdata | grep -v '^DEVNAME=' >/tmp/out/crypt.ids-before
+  umount /mnt/t/crypt && cryptsetup close cryptdata
+  ctree=/tmp/ctree
+  mkdir -p $ctree/mnt/t/crypt/records
+  cp -a $tree/etc/app/secret.conf $tree/usr/blob $ctree/mnt/t/crypt/records/
+  fingerprint $ctree/mnt/t/crypt/records >/tmp/out/crypt-source.fp
+  lifeboat mkbackuponly --root $ctree --set backup.method=netfs --set backup.url=file:///tmp/crypt-backups
+  dd if=/dev/zero of="$crypt" bs=1M oflag=direct status=none
+  blockdev --rereadpt "$crypt"
+  udevadm settle
+  printf 'layout:\\n  luksKey: ${LUKS_KEY}\\n  exclude:\\n' >/tmp/crypt.yaml
+  for other in usb big small; do
+    printf '    - %s\\n' "$(readlink -f /dev/disk/by-id/virtio-$other)" >>/tmp/crypt.yaml
+  done
+} >crypt.setup.log 2>&1
+lifeboat recover --unattended --layout /tmp/out/crypt.json --config /tmp/crypt.yaml \\
+  --set paths.workDir=/tmp/crypt-work --set backup.method=netfs \\
+  --set backup.url=file:///tmp/crypt-backups >crypt.log 2>&1
+echo $? >crypt.exit
+find /tmp/crypt-work -name 'luks-key*' >crypt.keys-left
+{
+  [ -e /dev/mapper/cryptdata ] || cryptsetup open --key-file /tmp/crypt-key "\${crypt}1" cryptdata
+  blkid -o export "\${crypt}1" /dev/mapper/cryptdata | grep -v '^DEVNAME=' >/tmp/out/crypt.ids-after
+  mkdir -p /mnt/check && mount -o ro /dev/mapper/cryptdata /mnt/check
+  fingerprint /mnt/check/records >/tmp/out/crypt.fp
+} >>crypt.setup.log 2>&1
 dmesg >dmesg.txt
 `;
 }
@@ -122,6 +168,7 @@ describeTier('boot', why)(
           { serial: 'usb', sizeMiB: 64 },
           { serial: 'big', sizeMiB: 512 },
           { serial: 'small', sizeMiB: 64 },
+          { serial: 'crypt', sizeMiB: 64 },
         ],
         timeoutMs: 900_000,
       });
@@ -186,6 +233,19 @@ describeTier('boot', why)(
       );
       expect(out('small.log')).toContain('Nothing was written.');
       expect(out('disks-after.sum')).toBe(out('disks-before.sum'));
+    });
+
+    it('a full recover onto LUKS: the volume comes back with its ids, the files on it, no key left', () => {
+      const log = out('crypt.log');
+      expect(out('crypt.exit').trim(), `${out('crypt.setup.log')}\n${log}`).toBe('0');
+      // LUKS UUID and label, PARTUUID, and the ext4 inside: all as they were.
+      expect(out('crypt.ids-before')).toMatch(/TYPE=crypto_LUKS/);
+      expect(out('crypt.ids-after')).toBe(out('crypt.ids-before'));
+      expect(out('crypt-source.fp')).toContain('blob f 644');
+      expect(out('crypt.fp')).toBe(out('crypt-source.fp'));
+      // The passphrase was in a file only while the volumes were made, and never in the log.
+      expect(out('crypt.keys-left').trim()).toBe('');
+      expect(log).not.toContain(LUKS_KEY);
     });
   },
 );

@@ -214,6 +214,8 @@ export interface DrillRun {
   /** More files for /run/drill/in, by relative path (checksums.sh is always there). */
   files?: Record<string, string>;
   timeoutMs?: number;
+  /** Virtual CPUs (bootInQemu's default unless given). */
+  cpus?: number;
   /** Every console line as it arrives (a drill's live log). */
   onLine?: (line: string) => void;
 }
@@ -252,6 +254,7 @@ export async function runInDrillHost(run: DrillRun): Promise<DrillResult> {
     ready: UP,
     commands: [{ expect: DONE }],
     timeoutMs: run.timeoutMs ?? 600_000,
+    ...(run.cpus ? { cpus: run.cpus } : {}),
     onLine: run.onLine,
     disks: [
       { file: inImage, serial: 'drillin' },
