@@ -64,7 +64,12 @@ export async function planDisks(options: PlanDisksOptions): Promise<LayoutPlan> 
   await mkdir(dirname(recreate), { recursive: true, mode: 0o700 });
   await writeFile(recreate, script, { mode: 0o700 });
   await writeFile(mount, mountScript(layout, options.target), { mode: 0o700 });
-  const disks = layout.disks.map((d) => d.device).join(', ');
+  // The disks the script wipes: layout.exclude may leave some of the layout's disks alone.
+  const disks =
+    layout.disks
+      .map((d) => d.device)
+      .filter((device) => order.includes(`disk:${device}`))
+      .join(', ') || 'no disk';
   return {
     migration,
     layout,
