@@ -331,7 +331,6 @@ describeTier('boot', engineWhy ?? fixtureWhy ?? qemuMissing())(
     const iso = () => join(a.out, 'lifeboat.iso');
 
     // Two boots at a time (it.concurrent, vitest's maxConcurrency), one virtual CPU each.
-
     it.concurrent(
       'the ISO as a CD on BIOS',
       () => bootsToReady('BIOS CD', 'bios', { kind: 'cdrom', iso: iso() }),

@@ -5,7 +5,7 @@ import { SIDE_BY_SIDE_CPUS } from '../../src/boot/qemu.js';
 import { diffLayouts, formatLayoutChanges } from '../../src/layout/diff.js';
 import { migrateLayout } from '../../src/layout/migrate.js';
 import type { Layout } from '../../src/layout/model.js';
-import { type GuestResult, runInRescueGuest } from '../support/rescue-guest.js';
+import { type GuestResult, type GuestRun, runInRescueGuest } from '../support/rescue-guest.js';
 import { describeTier, engineMissing, qemuMissing } from '../support/tiers.js';
 import { SCENARIOS } from './scenarios.js';
 
@@ -97,14 +97,20 @@ afterAll(() => {
   for (const r of results) r.dispose();
 });
 
+// The guests run two at a time (it.concurrent, vitest's maxConcurrency), one virtual CPU each;
+// for bench/layout.mjs's figures, one at a time on two, as each recovery runs.
+const benchRun = process.env.LIFEBOAT_BENCH_OUT !== undefined;
+const itGuest = benchRun ? it : it.concurrent;
+const runGuest = (run: GuestRun) =>
+  runInRescueGuest({ cpus: benchRun ? undefined : SIDE_BY_SIDE_CPUS, ...run });
+
 /** The LVM scenario's layout, built and captured once on a first machine, for the migrations. */
 let lvmCaptured: Promise<string> | undefined;
 function lvmScenarioCaptured(): Promise<string> {
   lvmCaptured ??= (async () => {
     const lvm = SCENARIOS.find((s) => s.name.startsWith('LVM'));
     if (lvm === undefined) throw new Error('no LVM scenario');
-    const first = await runInRescueGuest({
-      cpus: guestCpus,
+    const first = await runGuest({
       script: `set -euo pipefail
 d1=$(readlink -f /dev/disk/by-id/virtio-d1)
 (set -x; ${lvm.setup.trim()}
@@ -120,11 +126,6 @@ lifeboat savelayout --out /tmp/out/before.json
   return lvmCaptured;
 }
 
-// The guests run two at a time (it.concurrent, vitest's maxConcurrency), one virtual CPU each;
-// for bench/layout.mjs's figures, one at a time on two, as each recovery runs.
-const benchRun = process.env.LIFEBOAT_BENCH_OUT !== undefined;
-const itGuest = benchRun ? it : it.concurrent;
-const guestCpus = benchRun ? undefined : SIDE_BY_SIDE_CPUS;
 describeTier('boot', why)(
   'disk layout: capture, zero, recreate, compare (QEMU, real disks)',
   () => {
@@ -132,8 +133,7 @@ describeTier('boot', why)(
       itGuest(
         scenario.name,
         async () => {
-          const result = await runInRescueGuest({
-            cpus: guestCpus,
+          const result = await runGuest({
             script: guestScript(
               scenario.setup,
               scenario.disks.map((d) => d.serial),
@@ -181,8 +181,7 @@ describeTier('boot', why)(
       'the LVM scenario onto a disk too small: refused with what does not fit, no disk written',
       async () => {
         const before = await lvmScenarioCaptured();
-        const result = await runInRescueGuest({
-          cpus: guestCpus,
+        const result = await runGuest({
           script: `set -euo pipefail
 small=$(readlink -f /dev/disk/by-id/virtio-small)
 sha256sum "$small" >before.sum
@@ -213,8 +212,7 @@ sha256sum "$small" >after.sum
       async () => {
         const before = await lvmScenarioCaptured();
         // Second machine: a small disk first (so the new one is /dev/vdb) and a bigger new disk.
-        const second = await runInRescueGuest({
-          cpus: guestCpus,
+        const second = await runGuest({
           script: `set -euo pipefail
 other=$(readlink -f /dev/disk/by-id/virtio-other)
 sha256sum "$other" >other-before.sum

@@ -254,7 +254,7 @@ export async function runInDrillHost(run: DrillRun): Promise<DrillResult> {
     ready: UP,
     commands: [{ expect: DONE }],
     timeoutMs: run.timeoutMs ?? 600_000,
-    ...(run.cpus ? { cpus: run.cpus } : {}),
+    cpus: run.cpus,
     onLine: run.onLine,
     disks: [
       { file: inImage, serial: 'drillin' },

@@ -37,7 +37,7 @@ export interface GuestRun {
   files?: Record<string, string>;
   disks: GuestDisk[];
   timeoutMs?: number;
-  /** Virtual CPUs (bootInQemu's default unless given): SIDE_BY_SIDE for guests run two at once. */
+  /** Virtual CPUs (bootInQemu's default unless given): SIDE_BY_SIDE_CPUS for guests run two at once. */
   cpus?: number;
 }
 
@@ -134,7 +134,7 @@ export async function runInRescueGuest(run: GuestRun): Promise<GuestResult> {
     ready: /^lifeboat-rescue: ready/,
     commands: [{ send: command, expect: DONE }],
     timeoutMs: run.timeoutMs ?? 300_000,
-    ...(run.cpus ? { cpus: run.cpus } : {}),
+    cpus: run.cpus,
     disks: [
       ...run.disks.map((disk) => ({ file: disks[disk.serial] as string, serial: disk.serial })),
       { file: inImage, serial: 'lbin' },
