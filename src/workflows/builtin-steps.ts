@@ -1,6 +1,6 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildRescueMedia } from '../build/build.js';
+import { buildRescueMedia } from '../media/build.js';
 import { writeBundle } from '../capture/bundle.js';
 import { captureHost } from '../capture/capture.js';
 import { type BuilderImage, ensureBuilderImage } from '../engine/builder-image.js';

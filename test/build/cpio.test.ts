@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { execa } from 'execa';
 import { pack } from 'tar-stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compressorCommand, createCompressor } from '../../src/build/compress.js';
+import { compressorCommand, createCompressor } from '../../src/initrd/compress.js';
 import {
   assertNewcFileSize,
   type CpioEntry,
@@ -16,7 +16,7 @@ import {
   type TarToNewcOptions,
   tarToNewc,
   writeNewc,
-} from '../../src/build/cpio.js';
+} from '../../src/initrd/cpio.js';
 import { JobError } from '../../src/errors.js';
 import { describeTier } from '../support/tiers.js';
 import {

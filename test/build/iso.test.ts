@@ -14,7 +14,7 @@ import {
   MAKE_ISO_SCRIPT,
   makeIso,
   makeIsoArguments,
-} from '../../src/build/iso.js';
+} from '../../src/outputs/iso.js';
 import { ensureBuilderImage } from '../../src/engine/builder-image.js';
 import {
   listContainersByLabel,

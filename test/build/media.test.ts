@@ -17,7 +17,7 @@ import {
   type Firmware,
   SIDE_BY_SIDE_CPUS,
 } from '../../src/boot/qemu.js';
-import type { BuildManifest } from '../../src/build/build-manifest.js';
+import type { BuildManifest } from '../../src/media/build-manifest.js';
 import { OWNER_LABEL } from '../../src/engine/container.js';
 import { connectEngine } from '../../src/engine/engine.js';
 import { lifeboat, ROOT, sandbox } from '../support/cli.js';

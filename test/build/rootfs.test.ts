@@ -15,8 +15,8 @@ import { pipeline } from 'node:stream/promises';
 import { extract } from 'tar-stream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { bootInQemu } from '../../src/boot/qemu.js';
-import { captureLayer } from '../../src/build/capture-layer.js';
-import { directoryLayer } from '../../src/build/capture-layer-dir.js';
+import { captureLayer } from '../../src/media/capture-layer.js';
+import { directoryLayer } from '../../src/media/capture-layer-dir.js';
 import { bundleFilePath, readBundle } from '../../src/capture/bundle.js';
 import { ensureBuilderImage } from '../../src/engine/builder-image.js';
 import {

@@ -18,9 +18,9 @@ const BASE_IMAGE = 'lifeboat-base/debian:bookworm';
  * node_modules link) because Node 20 cannot run TypeScript itself.
  */
 const CHILD = `
-import { connectEngine } from './src/engine/engine.ts';
-import { installInterruptCleanup, RUN_ID, withContainer } from './src/engine/container.ts';
-import { MemoryLog } from './src/log/log.ts';
+import { connectEngine } from '../../src/engine/engine.ts';
+import { installInterruptCleanup, RUN_ID, withContainer } from '../../src/engine/container.ts';
+import { MemoryLog } from '../../src/log/log.ts';
 
 installInterruptCleanup();
 const engine = connectEngine();

@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { bootTest } from '../../boot/boot-test.js';
-import type { BuildResult } from '../../build/build.js';
+import type { BuildResult } from '../../media/build.js';
 import { configDir, PACKAGE_ROOT } from '../../paths.js';
 import type { RunState } from '../../steps/context.js';
 import { discoverUserSteps } from '../../steps/discover.js';

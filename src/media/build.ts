@@ -43,9 +43,9 @@ import {
 } from './build-manifest.js';
 import { captureLayer } from './capture-layer.js';
 import { directoryLayer } from './capture-layer-dir.js';
-import { compressorCommand } from './compress.js';
-import { tarToNewc } from './cpio.js';
-import { makeIso } from './iso.js';
+import { compressorCommand } from '../initrd/compress.js';
+import { tarToNewc } from '../initrd/cpio.js';
+import { makeIso } from '../outputs/iso.js';
 import { stageOutput } from './output-dir.js';
 
 /**
