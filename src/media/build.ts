@@ -30,7 +30,10 @@ import {
 } from '../engine/container.js';
 import type { Engine } from '../engine/engine.js';
 import { errorMessage, JobError, UsageError } from '../errors.js';
+import { compressorCommand } from '../initrd/compress.js';
+import { tarToNewc } from '../initrd/cpio.js';
 import type { Log } from '../log/log.js';
+import { makeIso } from '../outputs/iso.js';
 import { IMAGES_DIR, PACKAGE_ROOT, SKEL_DIR, VERSION } from '../paths.js';
 import { rescueRecoveryFiles } from '../recover/rescue-config.js';
 import {
@@ -43,9 +46,6 @@ import {
 } from './build-manifest.js';
 import { captureLayer } from './capture-layer.js';
 import { directoryLayer } from './capture-layer-dir.js';
-import { compressorCommand } from '../initrd/compress.js';
-import { tarToNewc } from '../initrd/cpio.js';
-import { makeIso } from '../outputs/iso.js';
 import { stageOutput } from './output-dir.js';
 
 /**

@@ -1,12 +1,12 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildRescueMedia } from '../media/build.js';
 import { writeBundle } from '../capture/bundle.js';
 import { captureHost } from '../capture/capture.js';
 import { type BuilderImage, ensureBuilderImage } from '../engine/builder-image.js';
 import type { Engine } from '../engine/engine.js';
 import { connectEngine, engineVersion } from '../engine/engine.js';
 import { JobError } from '../errors.js';
+import { buildRescueMedia } from '../media/build.js';
 import { IMAGES_DIR } from '../paths.js';
 import type { Step, StepConditions, StepContext } from '../steps/types.js';
 import { BACKUP_STEPS } from './backup-steps.js';

@@ -5,6 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { execa } from 'execa';
 import { pack } from 'tar-stream';
 import { afterAll, describe, expect, it } from 'vitest';
+import { JobError } from '../../src/errors.js';
 import { compressorCommand, createCompressor } from '../../src/initrd/compress.js';
 import {
   assertNewcFileSize,
@@ -17,7 +18,6 @@ import {
   tarToNewc,
   writeNewc,
 } from '../../src/initrd/cpio.js';
-import { JobError } from '../../src/errors.js';
 import { describeTier } from '../support/tiers.js';
 import {
   clampTreeMtimes,

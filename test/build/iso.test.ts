@@ -9,12 +9,6 @@ import { execa } from 'execa';
 import { extract, pack } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BootMedium, bootInQemu, type Firmware } from '../../src/boot/qemu.js';
-import {
-  type IsoOptions,
-  MAKE_ISO_SCRIPT,
-  makeIso,
-  makeIsoArguments,
-} from '../../src/outputs/iso.js';
 import { ensureBuilderImage } from '../../src/engine/builder-image.js';
 import {
   listContainersByLabel,
@@ -25,6 +19,12 @@ import {
 import { connectEngine, type Engine } from '../../src/engine/engine.js';
 import { JobError, UsageError } from '../../src/errors.js';
 import { MemoryLog } from '../../src/log/log.js';
+import {
+  type IsoOptions,
+  MAKE_ISO_SCRIPT,
+  makeIso,
+  makeIsoArguments,
+} from '../../src/outputs/iso.js';
 import { debianFixture, debianRoot } from '../support/fixtures.js';
 import { describeTier, engineMissing, qemuMissing } from '../support/tiers.js';
 

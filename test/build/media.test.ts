@@ -17,9 +17,9 @@ import {
   type Firmware,
   SIDE_BY_SIDE_CPUS,
 } from '../../src/boot/qemu.js';
-import type { BuildManifest } from '../../src/media/build-manifest.js';
 import { OWNER_LABEL } from '../../src/engine/container.js';
 import { connectEngine } from '../../src/engine/engine.js';
+import type { BuildManifest } from '../../src/media/build-manifest.js';
 import { lifeboat, ROOT, sandbox } from '../support/cli.js';
 import { debianFixture } from '../support/fixtures.js';
 import { describeTier, engineMissing, qemuMissing } from '../support/tiers.js';

@@ -15,8 +15,6 @@ import { pipeline } from 'node:stream/promises';
 import { extract } from 'tar-stream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { bootInQemu } from '../../src/boot/qemu.js';
-import { captureLayer } from '../../src/media/capture-layer.js';
-import { directoryLayer } from '../../src/media/capture-layer-dir.js';
 import { bundleFilePath, readBundle } from '../../src/capture/bundle.js';
 import { ensureBuilderImage } from '../../src/engine/builder-image.js';
 import {
@@ -27,6 +25,8 @@ import {
 } from '../../src/engine/container.js';
 import { connectEngine } from '../../src/engine/engine.js';
 import { MemoryLog } from '../../src/log/log.js';
+import { captureLayer } from '../../src/media/capture-layer.js';
+import { directoryLayer } from '../../src/media/capture-layer-dir.js';
 import { IMAGES_DIR, SKEL_DIR } from '../../src/paths.js';
 import { lifeboat, ROOT, sandbox } from '../support/cli.js';
 import { debianFixture } from '../support/fixtures.js';

@@ -3,10 +3,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { bootTest } from '../../boot/boot-test.js';
-import { type BuildResult, buildRescueMedia } from '../../media/build.js';
-import type { BuildManifest } from '../../media/build-manifest.js';
 import { connectEngine, engineVersion } from '../../engine/engine.js';
 import { JobError, UsageError } from '../../errors.js';
+import { type BuildResult, buildRescueMedia } from '../../media/build.js';
+import type { BuildManifest } from '../../media/build-manifest.js';
 import { type GlobalOptions, openSession } from '../session.js';
 
 function mib(bytes: number): string {
