@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-// One run covers every tier (unit, engine, boot, drill); tiers that need a Docker engine or
-// QEMU guard themselves with test/support/tiers.ts and fail under CI=true when they can't run.
+// One run covers every tier (unit, host, engine, fixture, boot, drill); tiers that need real
+// components guard themselves with test/support/tiers.ts and fail under CI=true when they can't run.
 export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],

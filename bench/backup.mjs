@@ -20,9 +20,9 @@ const methodBundle = join(process.cwd(), 'dist', 'bench', 'backup-method.mjs');
 await build({
   stdin: {
     contents: [
-      "export { netfsMethod } from '../src/backup/netfs.ts';",
-      "export { loadConfig } from '../src/config/load.ts';",
-      "export { MemoryLog } from '../src/log/log.ts';",
+      "export { netfsMethod } from './src/backup/netfs.ts';",
+      "export { loadConfig } from './src/config/load.ts';",
+      "export { MemoryLog } from './src/log/log.ts';",
     ].join('\n'),
     resolveDir: process.cwd(),
     loader: 'ts',

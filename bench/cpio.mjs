@@ -37,7 +37,7 @@ const bundle = join(work, 'bench-cpio.mjs');
 await build({
   stdin: {
     contents:
-      "export * from '../src/initrd/cpio.ts';\nexport { createGzipCompressor } from '../src/initrd/compress.ts';\n",
+      "export * from './src/initrd/cpio.ts';\nexport { createGzipCompressor } from './src/initrd/compress.ts';\n",
     resolveDir: project,
     loader: 'ts',
   },

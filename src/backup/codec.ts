@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BackupManifest } from './method.js';
+import type { BackupManifest } from './netfs-manifest.js';
 import type { ChainProgram } from './pipeline.js';
 
 /**

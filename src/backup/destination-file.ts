@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { JobError } from '../errors.js';
 import { onInterruptCleanup } from '../util/exit-cleanup.js';
-import type { BackupDestination } from './method.js';
+import type { BackupDestination } from './destination-types.js';
 
 /**
  * A directory on this machine: file:///dir, and the mount point of nfs://, cifs:// and usb://

@@ -8,7 +8,7 @@ import { JobError } from '../errors.js';
 import type { Log } from '../log/log.js';
 import { onInterruptCleanup } from '../util/exit-cleanup.js';
 import { DirectoryDestination } from './destination-file.js';
-import type { BackupDestination } from './method.js';
+import type { BackupDestination } from './destination-types.js';
 import { lastLine } from './pipeline.js';
 
 /**

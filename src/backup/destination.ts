@@ -4,17 +4,28 @@ import type { Log } from '../log/log.js';
 import { DirectoryDestination } from './destination-file.js';
 import { MountDestination } from './destination-mount.js';
 import { hostKeySha256, SftpDestination } from './destination-sftp.js';
-import type { BackupDestination } from './method.js';
+import type { BackupDestination } from './destination-types.js';
 
 /**
- * backup.url → the destination module for its scheme. Nothing is contacted here: open() does
- * that, so a bad URL is a usage error (exit 2) and an unreachable server a job error (exit 1).
+ * A destination URL → the destination module for its scheme. Nothing is contacted here: open()
+ * does that, so a bad URL is a usage error (exit 2) and an unreachable server a job error (exit 1).
  */
-export const DESTINATION_SCHEMES = ['file', 'nfs', 'cifs', 'usb', 'sftp'] as const;
-
 const FORMS =
   'file:///dir, nfs://server[:port]/export/path, cifs://server[:port]/share/path, usb:///dev/disk/by-label/LABEL/path or sftp://user@host[:port]/path';
 
+/** What a destination needs besides its URL; backup.url and output.url share these. */
+export interface DestinationOptions {
+  /** The configuration key the URL came from, as messages name it: backup.url, output.url. */
+  key: string;
+  /** mount -o for nfs:// and cifs:// (backup.mountOptions). */
+  mountOptions: string;
+  /** The PEM private key for sftp:// (backup.sftpKey). */
+  sftpKey?: string;
+  /** The server's SHA256 host key fingerprint for sftp:// (backup.sftpHostKey). */
+  sftpHostKey?: string;
+}
+
+/** backup.url's destination: where backups are written and read. */
 export function openDestination(config: Config, log: Log): BackupDestination {
   const raw = config.backup.url;
   if (!raw) {
@@ -22,22 +33,54 @@ export function openDestination(config: Config, log: Log): BackupDestination {
       hint: `set backup.url to ${FORMS}`,
     });
   }
+  return openDestinationUrl(
+    raw,
+    {
+      key: 'backup.url',
+      mountOptions: config.backup.mountOptions,
+      sftpKey: config.backup.sftpKey,
+      sftpHostKey: config.backup.sftpHostKey,
+    },
+    log,
+  );
+}
+
+/**
+ * The destination for any URL (backup.url, output.url). A password in the URL is registered
+ * with the log as a secret before anything is said, and left out of `display`.
+ */
+export function openDestinationUrl(
+  raw: string,
+  options: DestinationOptions,
+  log: Log,
+): BackupDestination {
+  const { key } = options;
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new UsageError(`backup.url ${raw} is not a URL`, { hint: `use ${FORMS}` });
+    // Not parsed, so not known to be free of a password: user:password@ is hidden by hand.
+    const password = /^[a-z][a-z0-9+.-]*:\/\/[^/@:]*:([^/@]*)@/i.exec(raw)?.[1];
+    if (password) log.addSecret(password);
+    const shown = password ? raw.replace(`:${password}@`, ':<redacted>@') : raw;
+    throw new UsageError(`${key} ${shown} is not a URL`, { hint: `use ${FORMS}` });
+  }
+  if (url.password) {
+    log.addSecret(url.password);
+    log.addSecret(decodedOr(url.password));
   }
   const display = withoutPassword(url);
   const path = decodeURIComponent(url.pathname);
   const bad = (why: string) =>
-    new UsageError(`backup.url ${display}: ${why}`, { hint: `use ${FORMS}` });
+    new UsageError(`${key} ${display}: ${why}`, { hint: `use ${FORMS}` });
   const scheme = url.protocol.replace(/:$/, '');
+  // "backup" for backup.url: "the backup directory cannot be /".
+  const noun = key.split('.')[0];
 
   switch (scheme) {
     case 'file':
       if (url.host !== '') throw bad('a file:// URL names no host (file:///dir)');
-      if (path === '/' || path === '') throw bad('the backup directory cannot be /');
+      if (path === '/' || path === '') throw bad(`the ${noun} directory cannot be /`);
       return new DirectoryDestination(display, path);
     case 'nfs': {
       if (!url.hostname) throw bad('an nfs:// URL names the server (nfs://server/export/path)');
@@ -46,7 +89,7 @@ export function openDestination(config: Config, log: Log): BackupDestination {
         {
           source: `${url.hostname}:${path}`,
           type: 'nfs',
-          options: withPort(config.backup.mountOptions, url.port),
+          options: withPort(options.mountOptions, url.port),
           path: '',
         },
         log,
@@ -62,7 +105,7 @@ export function openDestination(config: Config, log: Log): BackupDestination {
         {
           source: `//${url.hostname}/${share}`,
           type: 'cifs',
-          options: withPort(config.backup.mountOptions, url.port),
+          options: withPort(options.mountOptions, url.port),
           path: rest.join('/'),
         },
         log,
@@ -81,7 +124,7 @@ export function openDestination(config: Config, log: Log): BackupDestination {
         display,
         {
           source: `/${parts.slice(0, deviceParts).join('/')}`,
-          options: config.backup.mountOptions,
+          options: options.mountOptions,
           path: parts.slice(deviceParts).join('/'),
         },
         log,
@@ -92,7 +135,7 @@ export function openDestination(config: Config, log: Log): BackupDestination {
         throw bad('an sftp:// URL names the user and the server (sftp://user@host[:port]/path)');
       }
       if (url.password) throw bad('put no password in the URL: use backup.sftpKey');
-      if (path === '' || path === '/') throw bad('the backup directory cannot be /');
+      if (path === '' || path === '/') throw bad(`the ${noun} directory cannot be /`);
       return new SftpDestination(
         display,
         {
@@ -100,17 +143,15 @@ export function openDestination(config: Config, log: Log): BackupDestination {
           host: url.hostname.replace(/^\[|\]$/g, ''),
           port: url.port ? Number(url.port) : 22,
           path: path.replace(/\/+$/, ''),
-          key: config.backup.sftpKey,
+          key: options.sftpKey,
           hostKey:
-            config.backup.sftpHostKey === undefined
-              ? undefined
-              : hostKeySha256(config.backup.sftpHostKey),
+            options.sftpHostKey === undefined ? undefined : hostKeySha256(options.sftpHostKey),
         },
         log,
       );
     }
     default:
-      throw new UsageError(`backup.url ${display}: lifeboat has no destination for ${scheme}://`, {
+      throw new UsageError(`${key} ${display}: lifeboat has no destination for ${scheme}://`, {
         hint: `use ${FORMS}`,
       });
   }
@@ -122,20 +163,19 @@ function withPort(options: string, port: string): string {
   return options === '' ? `port=${port}` : `${options},port=${port}`;
 }
 
+/** A percent-encoded URL part decoded, or as it is when it is not valid encoding ("%zz"). */
+function decodedOr(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
 /** The URL as messages show it: a password never. */
 function withoutPassword(url: URL): string {
   if (!url.password) return url.href;
   const copy = new URL(url.href);
   copy.password = '';
   return copy.href;
-}
-
-/**
- * The block devices of this machine that hold the backups (a usb:// partition): recovery leaves
- * the disks they are on alone. None for a network destination or a backup method without one.
- */
-export function backupDevices(config: Config, log: Log): string[] {
-  if (config.backup.method !== 'netfs' || config.backup.url === undefined) return [];
-  const device = openDestination(config, log).localDevice;
-  return device === undefined ? [] : [device];
 }

@@ -1,28 +1,56 @@
-import type { Readable } from 'node:stream';
-import type { Config } from '../config/schema.js';
+import type { BackupMethodName, Config } from '../config/schema.js';
+import { UsageError } from '../errors.js';
 import type { Log } from '../log/log.js';
-import { netfsMethod } from './netfs.js';
 
 /**
- * A backup method (DESIGN.md "Backup methods"): one module per method, each making a backup on
- * the protected host and, inside the rescue system, checking and restoring it. NETFS
- * (netfs.ts) is the first; RSYNC, TSM, NetWorker and the rest implement the same interface.
+ * A backup method: one module per method (src/backup/<name>.ts), each listed once in
+ * src/backup/methods.ts. On the protected host it makes backups; in the rescue system it checks
+ * and restores them. The workflows see only this interface and the method-neutral BackupRecord.
  *
- * The recover workflow calls verify() in its verify stage, before any disk is touched, and
- * restore() in its restore stage with what verify() returned.
+ * The order a workflow calls it in:
+ *   mkbackup, mkbackuponly   check (prep, before any work) → backup
+ *   recover, restoreonly     verify (verify stage, before any disk is touched) → restore
+ *   recover, layoutonly      protectedDevices, when planning which disks are recreated
+ *   build                    rescue: what the rescue system must hold to restore with it
+ *
+ * To add a method: write src/backup/<name>.ts exporting a BackupMethod, add it to
+ * src/backup/methods.ts, and give it a test that backs up and restores for real. Files the rescue
+ * system needs besides programs go in skel/<name>/ (the build adds that layer when it exists).
  */
 export interface BackupMethod {
-  readonly name: string;
+  readonly name: BackupMethodName;
+  /**
+   * Everything that can be checked before any work: the destination or server answers, the
+   * credentials are accepted, the client is installed. Returns where backups go, for the
+   * progress line; throws a LifeboatError with one clear sentence otherwise.
+   */
+  check(request: CheckRequest): Promise<string>;
   /** Back up the host's file systems (mkbackup, mkbackuponly). */
   backup(request: BackupRequest): Promise<BackupRecord>;
   /**
    * Everything that can be checked before a disk changes: the destination answers, the newest
-   * (or the named) backup's checksum matches, the key decrypts it, no member escapes the target.
-   * Throws a LifeboatError with one clear sentence otherwise.
+   * (or the named) backup is complete and intact, the key decrypts it, nothing in it escapes the
+   * target. Throws BackupKeyNeeded when only a key is missing (a person may type it), another
+   * LifeboatError with one clear sentence otherwise.
    */
-  verify(request: VerifyRequest): Promise<VerifiedBackup>;
-  /** Extract a verified backup into `target` (/mnt/local, or a directory for a rehearsal). */
+  verify(request: VerifyRequest): Promise<BackupRecord>;
+  /** Restore a verified backup into `target` (/mnt/local, or a directory for a rehearsal). */
   restore(request: RestoreRequest): Promise<RestoreResult>;
+  /**
+   * Block devices of this machine that hold the backups (a usb:// partition): recovery never
+   * recreates a layout on the disks they are on. [] for a network destination.
+   */
+  protectedDevices(config: Config, log: Log): string[];
+  /**
+   * What the rescue system must hold for restore(): programs (checked in the assembled rescue
+   * root before the initrd is packed) and Debian packages (installed like rescue.packages).
+   */
+  readonly rescue: { programs: readonly string[]; packages: readonly string[] };
+}
+
+export interface CheckRequest {
+  config: Config;
+  log: Log;
 }
 
 export interface BackupRequest {
@@ -31,11 +59,11 @@ export interface BackupRequest {
   /** The root of the protected host: / (or --root). */
   hostRoot: string;
   /**
-   * Mount points to archive, each with --one-file-system (from the layout's mounts: the
-   * file systems of real devices, never /proc, /sys, tmpfs...). "/" at least.
+   * Mount points to back up, each alone (from the layout's mounts: the file systems of real
+   * devices, never /proc, /sys, tmpfs...). "/" at least.
    */
   filesystems: string[];
-  /** Host name, the directory the backup goes under at the destination. */
+  /** Host name: the backups of one host are kept together under it. */
   hostname: string;
   /** Paths always left out besides backup.exclude: the output and work directories. */
   alwaysExclude: string[];
@@ -46,102 +74,47 @@ export interface VerifyRequest {
   config: Config;
   log: Log;
   hostname: string;
-  /** A backup id (backup.json's `id`); the newest when absent. */
+  /** A backup id; the newest complete backup when absent. */
   id?: string;
 }
 
 export interface RestoreRequest {
   config: Config;
   log: Log;
-  backup: VerifiedBackup;
-  /** The directory the archive is extracted into. */
+  /** What verify() returned. */
+  backup: BackupRecord;
+  /** The directory the backup is restored into. */
   target: string;
   signal?: AbortSignal;
 }
 
-/** What a backup run made: its manifest, and where it is. */
+/** One backup, as every method describes it to the workflows. */
 export interface BackupRecord {
-  manifest: BackupManifest;
-  /** The destination URL with any password removed, for messages. */
+  /** The backup's id: recovery names it, --backup-id chooses it. */
+  id: string;
+  hostname: string;
+  /** When it was made, ISO 8601 UTC. */
+  created: string;
+  /** Where it is, with any password removed, for messages. */
   where: string;
+  /** One line for progress output: what it holds and how big it is. */
+  summary: string;
+  /** The host used SELinux: recovery flags a relabel of the restored system. */
+  selinux: boolean;
+  /** The method's own record of this backup; only that method reads it. */
+  details: unknown;
 }
 
-export interface VerifiedBackup extends BackupRecord {}
-
 export interface RestoreResult {
-  /** Members extracted. */
+  /** Files and directories restored. */
   entries: number;
-  /** Bytes of archive read. */
+  /** Bytes read from the backup. */
   bytes: number;
   seconds: number;
 }
 
-export const BACKUP_MANIFEST_FORMAT = 'lifeboat.backup/v1';
-
 /**
- * backup.json, beside the archive at the destination:
- *
- *   <url>/<hostname>/<id>/backup.json
- *   <url>/<hostname>/<id>/<archive.name>      backup.tar.zst, .tar.gz or .tar; + .gpg encrypted
- *   <url>/<hostname>/<id>/<listing.name>      one member name a line, as tar lists them
- *
- * Ids are UTC times (20261202T051500Z), so they sort by age; retention keeps the newest
- * backup.keep + 1 of them.
+ * The backup is encrypted and no key is configured: a person at the console may type it
+ * (recover asks, unattended never). A method throws this, never a message to be matched.
  */
-export interface BackupManifest {
-  format: typeof BACKUP_MANIFEST_FORMAT;
-  id: string;
-  hostname: string;
-  /** ISO 8601 UTC. */
-  created: string;
-  lifeboatVersion: string;
-  /** Mount points archived, in archive order. */
-  filesystems: string[];
-  excludes: string[];
-  archive: {
-    name: string;
-    /** Of the file as stored (after compression and encryption). */
-    sha256: string;
-    bytes: number;
-    compression: 'zstd' | 'gzip' | 'none';
-    /** 'gpg-aes256': OpenPGP symmetric encryption (gpg), key from backup.encryptionKey. */
-    encryption: 'none' | 'gpg-aes256';
-  };
-  listing: { name: string; entries: number };
-  /** The host used SELinux: recovery flags a relabel. */
-  selinux: boolean;
-}
-
-/**
- * Where backups are kept, by URL scheme (file, nfs, cifs, usb, sftp), one module each. Paths are
- * relative to the URL's directory. Writes are atomic: a reader never sees half a file.
- */
-export interface BackupDestination {
-  /** The URL without credentials, for messages and logs. */
-  readonly display: string;
-  /**
-   * The block device the backups are on, when it is one of this machine's (usb://): recovery
-   * never recreates a layout on the disk that holds it.
-   */
-  readonly localDevice?: string;
-  /**
-   * Make it reachable (mount, connect); one clear sentence and exit 1 when it is not. Called
-   * before any archive is started.
-   */
-  open(): Promise<void>;
-  write(path: string, data: Readable): Promise<void>;
-  read(path: string): Promise<Readable>;
-  /** Names directly under a directory ([] when it does not exist). */
-  list(dir: string): Promise<string[]>;
-  /** Remove a file or a directory with everything in it. */
-  remove(path: string): Promise<void>;
-  /** Unmount, disconnect. Safe to call twice. */
-  close(): Promise<void>;
-}
-
-/** The backup method a configuration names, or undefined for backup.method none. */
-export type BackupMethodFor = (config: Config) => BackupMethod | undefined;
-
-/** The implemented methods by backup.method; the others are refused with a clear message. */
-export const backupMethodFor: BackupMethodFor = (config) =>
-  config.backup.method === 'netfs' ? netfsMethod : undefined;
+export class BackupKeyNeeded extends UsageError {}

@@ -4,7 +4,9 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Transform, type Writable } from 'node:stream';
-import { JobError, UsageError } from '../errors.js';
+import type { Config } from '../config/schema.js';
+import { JobError } from '../errors.js';
+import type { Log } from '../log/log.js';
 import { VERSION } from '../paths.js';
 import {
   ARCHIVE_SUFFIX,
@@ -17,20 +19,21 @@ import {
 } from './codec.js';
 import { openDestination } from './destination.js';
 import { DirectoryDestination } from './destination-file.js';
+import type { BackupDestination } from './destination-types.js';
 import {
-  BACKUP_MANIFEST_FORMAT,
-  type BackupDestination,
-  type BackupManifest,
+  BackupKeyNeeded,
   type BackupMethod,
   type BackupRecord,
   type BackupRequest,
+  type CheckRequest,
   type RestoreRequest,
   type RestoreResult,
-  type VerifiedBackup,
   type VerifyRequest,
 } from './method.js';
+import { BACKUP_MANIFEST_FORMAT, type BackupManifest } from './netfs-manifest.js';
 import { type ChainProgram, lastLine, type ProgramExit, startChain } from './pipeline.js';
 import { applyRetention, hostBackups, MANIFEST_NAME, nextBackupId } from './retention.js';
+import { collectLines, feed, streamText } from './streams.js';
 import { createArgs, escapeReason, extractArgs, listArgs } from './tar-args.js';
 
 /**
@@ -41,10 +44,54 @@ import { createArgs, escapeReason, extractArgs, listArgs } from './tar-args.js';
  */
 export const netfsMethod: BackupMethod = {
   name: 'netfs',
+  check,
   backup,
   verify,
   restore,
+  protectedDevices,
+  rescue: {
+    // tar and its compressors, gpg for encrypted archives, the clients of every URL scheme:
+    // mount.nfs, mount.cifs (nfs://, cifs://), curl (sftp://).
+    programs: ['tar', 'zstd', 'gzip', 'gpg', 'mount.nfs', 'mount.cifs', 'curl'],
+    packages: [],
+  },
 };
+
+/** The destination answers (mounts, logs in): before media are built or any archive started. */
+async function check(request: CheckRequest): Promise<string> {
+  const destination = openDestination(request.config, request.log);
+  await destination.open();
+  await destination.close();
+  return destination.display;
+}
+
+/** A usb:// destination's partition: recovery leaves the disk it is on alone. */
+function protectedDevices(config: Config, log: Log): string[] {
+  if (config.backup.url === undefined) return [];
+  const device = openDestination(config, log).localDevice;
+  return device === undefined ? [] : [device];
+}
+
+/** The method-neutral record of a NETFS backup; its backup.json rides along as details. */
+function recordOf(manifest: BackupManifest, where: string): BackupRecord {
+  return {
+    id: manifest.id,
+    hostname: manifest.hostname,
+    created: manifest.created,
+    where,
+    summary: `${manifest.listing.entries} entries, ${(manifest.archive.bytes / 1e6).toFixed(1)} MB ${manifest.archive.name}`,
+    selinux: manifest.selinux,
+    details: manifest,
+  };
+}
+
+/** The backup.json of a record this module made (verify() is the only way in). */
+function manifestOf(record: BackupRecord): BackupManifest {
+  const manifest = record.details as BackupManifest | undefined;
+  if (manifest?.format !== BACKUP_MANIFEST_FORMAT)
+    throw new JobError(`backup ${record.id} was not verified by the netfs method`);
+  return manifest;
+}
 
 const LISTING_NAME = 'backup.list';
 
@@ -160,7 +207,7 @@ async function backup(request: BackupRequest): Promise<BackupRecord> {
       log,
     });
     if (removed.length > 0) log.info(`retention: removed ${removed.join(', ')}`);
-    return { manifest, where: destination.display };
+    return recordOf(manifest, destination.display);
   } catch (error) {
     // What this run wrote is of no use without its backup.json: it goes.
     if (dir) await destination.remove(dir).catch(() => undefined);
@@ -172,7 +219,7 @@ async function backup(request: BackupRequest): Promise<BackupRecord> {
   }
 }
 
-async function verify(request: VerifyRequest): Promise<VerifiedBackup> {
+async function verify(request: VerifyRequest): Promise<BackupRecord> {
   const { config, log, hostname } = request;
   const destination = openDestination(config, log);
   const key = config.backup.encryptionKey;
@@ -212,7 +259,7 @@ async function verify(request: VerifyRequest): Promise<VerifiedBackup> {
         }
       }
       log.debug(`${label}: sha256 matches, ${names.length} members, none escapes`);
-      return { manifest, where };
+      return recordOf(manifest, where);
     } finally {
       await gpgHome?.dispose();
     }
@@ -223,7 +270,7 @@ async function verify(request: VerifyRequest): Promise<VerifiedBackup> {
 
 async function restore(request: RestoreRequest): Promise<RestoreResult> {
   const { config, log, backup: verified, target } = request;
-  const manifest = verified.manifest;
+  const manifest = manifestOf(verified);
   const destination = openDestination(config, log);
   const key = config.backup.encryptionKey;
   if (key) log.addSecret(key);
@@ -315,7 +362,7 @@ function decoders(
   const programs: ChainProgram[] = [];
   if (manifest.archive.encryption !== 'none') {
     if (!key || !gpgHome) {
-      throw new UsageError(
+      throw new BackupKeyNeeded(
         `backup ${manifest.id} is encrypted and backup.encryptionKey is not set`,
         {
           hint: 'set backup.encryptionKey to the key the backup was made with',
@@ -348,59 +395,4 @@ function chainFailure(what: string, exit: ProgramExit): JobError {
   return new JobError(
     `${what}: ${exit.program} ${exit.code < 0 ? 'did not run' : `exited ${exit.code}`}${said ? ` (${said})` : ''}`,
   );
-}
-
-/**
- * Copies `source` into a program's stdin while hashing every byte. The whole source is read
- * even when the program stops early (gpg with a wrong key): the checksum is about the file.
- */
-async function feed(source: Readable, sink: Writable): Promise<{ sha256: string; bytes: number }> {
-  const hash = createHash('sha256');
-  let bytes = 0;
-  let open = true;
-  sink.on('close', () => {
-    open = false;
-  });
-  sink.on('error', () => {
-    open = false;
-  });
-  for await (const chunk of source as AsyncIterable<Buffer>) {
-    hash.update(chunk);
-    bytes += chunk.length;
-    if (open && !sink.write(chunk)) await drainedOrClosed(sink);
-  }
-  if (open) sink.end();
-  return { sha256: hash.digest('hex'), bytes };
-}
-
-/** Until the sink takes more (drain) or is gone (close, error); no listener is left behind. */
-function drainedOrClosed(sink: Writable): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      sink.off('drain', done);
-      sink.off('close', done);
-      sink.off('error', done);
-      resolve();
-    };
-    sink.on('drain', done);
-    sink.on('close', done);
-    sink.on('error', done);
-  });
-}
-
-/** Calls `line` for each line of a stream; resolves at its end. */
-async function collectLines(stream: Readable, line: (text: string) => void): Promise<void> {
-  let rest = '';
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    const lines = (rest + chunk.toString('utf8')).split('\n');
-    rest = lines.pop() ?? '';
-    for (const l of lines) if (l !== '') line(l);
-  }
-  if (rest !== '') line(rest);
-}
-
-async function streamText(stream: Readable): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
-  return Buffer.concat(chunks).toString('utf8');
 }

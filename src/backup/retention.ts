@@ -1,5 +1,5 @@
 import type { Log } from '../log/log.js';
-import type { BackupDestination } from './method.js';
+import type { BackupDestination } from './destination-types.js';
 
 /**
  * Backup ids and what is kept of them. An id is a UTC time, 20261202T051500Z, so names sort by

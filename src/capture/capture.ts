@@ -8,6 +8,7 @@ import { rootArchitecture } from './arch.js';
 import { readBootloader } from './bootloader.js';
 import { collectCopyAsIs } from './copy-as-is.js';
 import { recordFiles } from './file-records.js';
+import { findConfiguredFirmware } from './firmware.js';
 import { RootView } from './fs-root.js';
 import { readIdentity } from './identity.js';
 import { captureKernel } from './kernel.js';
@@ -90,6 +91,9 @@ export async function captureHost(options: CaptureOptions): Promise<CaptureResul
       nicDrivers: network.section.interfaces.flatMap((i) => (i.driver ? [i.driver] : [])),
     }),
   );
+  const firmware = await step('firmware from rescue.firmware', () =>
+    findConfiguredFirmware(view, identity.section.kernelVersion, config.rescue.firmware),
+  );
   const kernelImage = config.kernel.file ?? kernel.section?.image ?? null;
   if (config.kernel.file && !(await view.lookup(config.kernel.file))) {
     throw new JobError(`kernel.file ${config.kernel.file} does not exist in the root ${view.root}`);
@@ -104,6 +108,7 @@ export async function captureHost(options: CaptureOptions): Promise<CaptureResul
         ...programs.paths,
         ...copyAsIs.paths,
         ...kernel.paths,
+        ...firmware.paths,
         ...(kernelImage ? [kernelImage] : []),
       ],
       {

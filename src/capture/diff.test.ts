@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
+import {
+  captureFixture,
+  dir,
+  file,
+  KERNEL_VERSION,
+  LIB,
+  link,
+  sha,
+} from '../../test/support/capture-fixture.js';
 import { diffCaptures, formatCaptureDiff, summarizeCaptureDiff } from './diff.js';
 import type { CaptureManifest, FileRecord } from './manifest.js';
-import { captureFixture, dir, file, KERNEL_VERSION, LIB, link, sha } from './show.fixture.js';
 
 /** Two captures of the fixture host; the test changes the second. */
 function pair(): [CaptureManifest, CaptureManifest] {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { captureFixture, file, LIB } from '../../test/support/capture-fixture.js';
 import type { CaptureManifest } from './manifest.js';
-import { captureFixture, file, LIB } from './show.fixture.js';
 import { formatCaptureSummary } from './show.js';
 import { fileStats } from './show-files.js';
 import { countOf, formatBytes } from './show-units.js';

@@ -36,6 +36,8 @@ export const BACKUP_METHODS = [
   'requestrestore',
   'none',
 ] as const;
+export type OutputMethod = (typeof OUTPUT_METHODS)[number];
+export type BackupMethodName = (typeof BACKUP_METHODS)[number];
 
 const outputSection = section({
   methods: z

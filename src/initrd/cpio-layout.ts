@@ -18,7 +18,7 @@ import {
 import type { ArchiveTree, Inode, InodeType } from './cpio-tree.js';
 
 /**
- * The determinism rules (DESIGN.md), applied to a tree: what each record of the archive says,
+ * The determinism rules (docs/architecture.md), applied to a tree: what each record of the archive says,
  * in the order the records go. Nothing here depends on the order entries arrived in, on the
  * machine, or on the clock.
  */

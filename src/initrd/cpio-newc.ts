@@ -40,8 +40,6 @@ export const KERNEL_PATH_MAX = 4096;
 export const NEWC_ARCHIVE_BLOCK = 512;
 
 /** File type bits of a newc mode (the same as Linux's st_mode). */
-export const S_IFMT = 0o170000;
-export const S_IFSOCK = 0o140000;
 export const S_IFLNK = 0o120000;
 export const S_IFREG = 0o100000;
 export const S_IFBLK = 0o060000;

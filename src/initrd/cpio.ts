@@ -10,7 +10,7 @@ import { ArchiveTree, type Warn } from './cpio-tree.js';
 /**
  * lifeboat's initramfs writer: a tree (a tar stream of the rescue root, or entries) in, a newc
  * cpio archive out, the same bytes for the same tree however it arrives. The idea is LinuxKit's
- * (a tar stream turned into cpio by small stream stages); the rules are DESIGN.md's
+ * (a tar stream turned into cpio by small stream stages); the rules are docs/architecture.md's
  * "Determinism rules":
  *
  *   tar stream ──tarEntries──▶ entries ──ArchiveTree──▶ tree ──layoutRecords──▶ records

@@ -167,10 +167,6 @@ export interface ConfigFile {
 }
 
 /** The device a volume group's logical volume is known by. */
-export function logicalVolumeDevice(vg: string, lv: string): string {
-  return `/dev/${vg}/${lv}`;
-}
-
 /** An empty layout (a host with no disks captured, or a container). */
 export function emptyLayout(): Layout {
   return {

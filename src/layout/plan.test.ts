@@ -3,9 +3,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { backupDevices } from '../backup/destination.js';
+import { backupMethodFor } from '../backup/methods.js';
 import { loadConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
 import { JobError } from '../errors.js';
+import type { Log } from '../log/log.js';
 import { MemoryLog } from '../log/log.js';
 import { disksHolding } from './plan.js';
 
@@ -15,6 +17,9 @@ describe('the disk holding the backup', () => {
   const empty = mkdtempSync(join(tmpdir(), 'lifeboat-cfg-'));
   const config = async (sets: string[]) =>
     (await loadConfig({ configDir: empty, cwd: empty, env: {}, sets })).config;
+
+  const backupDevices = (config: Config, log: Log) =>
+    backupMethodFor(config, 'rescue')?.protectedDevices(config, log) ?? [];
 
   it('is the partition of a usb:// URL; a network destination has none', async () => {
     const log = new MemoryLog();

@@ -19,6 +19,8 @@ export interface Log {
   error(message: string): void;
   /** Never write this string anywhere; replaced by `<redacted>`. */
   addSecret(secret: string): void;
+  /** `text` with every registered secret replaced, for text that goes elsewhere (a state file). */
+  redact(text: string): string;
   /** Path of the log file, if this run has one. */
   readonly file: string | undefined;
 }
@@ -126,10 +128,13 @@ export class MemoryLog implements Log {
   addSecret(secret: string): void {
     if (secret.length > 0) this.secrets.add(secret);
   }
+  redact(text: string): string {
+    let out = text;
+    for (const secret of this.secrets) out = out.split(secret).join('<redacted>');
+    return out;
+  }
   private push(level: Level, message: string): void {
-    let text = message;
-    for (const secret of this.secrets) text = text.split(secret).join('<redacted>');
-    this.lines.push({ level, message: text });
+    this.lines.push({ level, message: this.redact(message) });
   }
   debug(message: string): void {
     this.push('debug', message);

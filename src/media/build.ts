@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import {
-  createWriteStream,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -9,12 +8,12 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { copyFile, cp, writeFile } from 'node:fs/promises';
+import { copyFile, cp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { extract } from 'tar-stream';
+import type { BackupMethod } from '../backup/method.js';
+import { backupMethodFor } from '../backup/methods.js';
 import { bundleFilePath, readBundle, verifyBundle } from '../capture/bundle.js';
 import { canonicalJson } from '../capture/canonical-json.js';
 import { MANIFEST_FILE } from '../capture/manifest.js';
@@ -33,7 +32,8 @@ import { errorMessage, JobError, UsageError } from '../errors.js';
 import { compressorCommand } from '../initrd/compress.js';
 import { tarToNewc } from '../initrd/cpio.js';
 import type { Log } from '../log/log.js';
-import { makeIso } from '../outputs/iso.js';
+import type { Output } from '../outputs/output.js';
+import { requestedOutputs } from '../outputs/registry.js';
 import { IMAGES_DIR, PACKAGE_ROOT, SKEL_DIR, VERSION } from '../paths.js';
 import { rescueRecoveryFiles } from '../recover/rescue-config.js';
 import {
@@ -60,15 +60,18 @@ import { stageOutput } from './output-dir.js';
  *      lifeboat itself (assemble-rootfs)
  *   5. the initrd: the rootfs as a tar stream → lifeboat's newc writer → compressed in the
  *      container with pinned settings
- *   6. the outputs the configuration asks for (ISO, RAMDISK)
+ *   6. the outputs the configuration asks for (src/outputs/: ISO, RAMDISK...), each turning the
+ *      staged rescue system (kernel, initrd, command line) into its artifacts
  *   7. manifest.json; then the artifacts move into --out together, 0600
  */
-export const SUPPORTED_OUTPUTS = ['iso', 'ramdisk'] as const;
 /** lifeboat as the rescue system runs it: one file, npm dependencies included (ci/build.mjs). */
 const RESCUE_LIFEBOAT = join(PACKAGE_ROOT, 'dist', 'rescue', 'lifeboat.mjs');
 /** Where includeCapture puts the capture bundle inside the output directory. */
 export const CAPTURE_SUBDIR = 'capture';
 const BUILDER_ARCH = 'x86_64';
+/** The staged rescue system inside the builder container: what every output starts from. */
+const STAGED_KERNEL = '/work/out/vmlinuz';
+const STAGED_INITRD = '/work/out/initrd.img';
 
 export interface BuildOptions {
   engine: Engine;
@@ -94,6 +97,8 @@ export interface BuildResult {
   artifacts: string[];
   /** The output already held media from the same inputs; nothing was built. */
   upToDate: boolean;
+  /** The outputs that made the media, in the configuration's order. */
+  outputs: Output[];
 }
 
 export async function buildRescueMedia(options: BuildOptions): Promise<BuildResult> {
@@ -125,14 +130,9 @@ export async function buildRescueMedia(options: BuildOptions): Promise<BuildResu
       `${bundleDir}: the capture has no kernel image; set kernel.file and kernel.version and capture again`,
     );
   }
-  const unsupported = config.output.methods.filter(
-    (m) => !(SUPPORTED_OUTPUTS as readonly string[]).includes(m),
-  );
-  if (unsupported.length > 0) {
-    throw new UsageError(
-      `output.methods: ${unsupported.join(', ')} cannot be made by this version (it makes ${SUPPORTED_OUTPUTS.join(', ')})`,
-    );
-  }
+  const outputs = requestedOutputs(config);
+  // What the rescue system needs to restore with the backup method (none: nothing).
+  const method = backupMethodFor(config, 'rescue');
 
   const skeletons = skeletonLayers(BUILDER_ARCH, config);
   const overlays = config.rescue.overlays.map((dir) =>
@@ -157,7 +157,7 @@ export async function buildRescueMedia(options: BuildOptions): Promise<BuildResu
   const image = await withRecipePackages(
     engine,
     builder,
-    config.rescue.packages,
+    [...new Set([...config.rescue.packages, ...(method?.rescue.packages ?? [])])],
     effective.recipe?.file,
     log,
   );
@@ -184,7 +184,13 @@ export async function buildRescueMedia(options: BuildOptions): Promise<BuildResu
     const current = await currentBuild(outDir, inputs);
     if ('manifest' in current) {
       say(`up to date: ${outDir} holds media built from these inputs`);
-      return { manifest: current.manifest, outDir, artifacts: current.artifacts, upToDate: true };
+      return {
+        manifest: current.manifest,
+        outDir,
+        artifacts: current.artifacts,
+        upToDate: true,
+        outputs,
+      };
     }
     if (current.why !== undefined) say(`rebuilding: ${current.why}`);
   }
@@ -232,6 +238,8 @@ export async function buildRescueMedia(options: BuildOptions): Promise<BuildResu
         );
       }
 
+      if (method) await checkRescuePrograms(container, method);
+
       // 5. The initrd: lifeboat's own cpio writer, compressed in the container.
       say('initrd');
       // Opened only once the compressor runs (see ExecOptions.stdin: the engine's container lock).
@@ -241,46 +249,36 @@ export async function buildRescueMedia(options: BuildOptions): Promise<BuildResu
           stripComponents: 1,
           onWarning: (message) => log.warn(`initrd: ${message}`),
         });
-      await compressInto(container, cpio, config.output.compression, '/work/out/initrd.img');
+      await compressInto(container, cpio, config.output.compression, STAGED_INITRD);
+      // The kernel joins it: the staged rescue system is complete.
       await copyFile(bundleFilePath(bundleDir, kernelFile.sha256), join(staging.dir, 'vmlinuz'));
       await container.putArchive('/work/out', await directoryLayer(staging.dir));
+      await rm(join(staging.dir, 'vmlinuz'));
 
-      // 6. Outputs.
-      const cmdline = config.kernel.cmdline;
-      if (config.output.methods.includes('iso')) {
-        say('ISO');
-        await makeIso(container, {
-          kernel: '/work/out/vmlinuz',
-          initrd: '/work/out/initrd.img',
-          out: '/work/out/lifeboat.iso',
-          volumeId: config.boot.volumeId,
-          epoch,
-          defaultEntry: config.boot.default,
-          timeoutSeconds: config.boot.timeout,
-          cmdline,
-          serial: config.boot.serialConsole,
-          firmware: config.boot.firmware,
-        });
+      // 6. Outputs, each from the staged rescue system.
+      await checkBuilderPrograms(container, outputs);
+      const made: string[] = [];
+      for (const output of outputs) {
+        made.push(
+          ...(await output.make({
+            container,
+            kernel: STAGED_KERNEL,
+            initrd: STAGED_INITRD,
+            work: '/work/media',
+            cmdline: config.kernel.cmdline,
+            epoch,
+            config,
+            dir: staging.dir,
+            log,
+            say,
+          })),
+        );
       }
-      await extractFiles(await container.getArchive('/work/out'), staging.dir, [
-        'initrd.img',
-        'lifeboat.iso',
-      ]);
-      return { cmdline };
+      return made;
     });
 
-    if (config.output.methods.includes('ramdisk')) {
-      const serial = config.boot.serialConsole ? 'console=tty0 console=ttyS0,115200n8 ' : '';
-      writeFileSync(join(staging.dir, 'cmdline.txt'), `${`${serial}${built.cmdline}`.trim()}\n`);
-    } else {
-      rmSync(join(staging.dir, 'vmlinuz'), { force: true });
-      rmSync(join(staging.dir, 'initrd.img'), { force: true });
-    }
-
     // 7. manifest.json, then everything into --out at once.
-    const names = ['vmlinuz', 'initrd.img', 'cmdline.txt', 'lifeboat.iso'].filter((n) =>
-      existsSync(join(staging.dir, n)),
-    );
+    const names = [...new Set(built)];
     if (options.includeCapture) {
       await cp(bundleDir, join(staging.dir, CAPTURE_SUBDIR), { recursive: true });
     }
@@ -294,7 +292,7 @@ export async function buildRescueMedia(options: BuildOptions): Promise<BuildResu
       mode: 0o600,
     });
     const artifacts = await staging.commit();
-    return { manifest, outDir, artifacts, upToDate: false };
+    return { manifest, outDir, artifacts, upToDate: false, outputs };
   } catch (error) {
     await staging.discard();
     throw error;
@@ -539,25 +537,58 @@ async function run(
   return result.stdout;
 }
 
-/** Copies the named files out of a tar stream from the container into `dir`. */
-async function extractFiles(
-  tar: NodeJS.ReadableStream,
-  dir: string,
-  names: readonly string[],
+/** Every program the outputs run must be in the builder image; one sentence names the missing. */
+async function checkBuilderPrograms(
+  container: RunningContainer,
+  outputs: readonly Output[],
 ): Promise<void> {
-  const wanted = new Set(names);
-  const reader = extract();
-  reader.on('entry', (header, stream, next) => {
-    const name = header.name.split('/').slice(1).join('/');
-    if (header.type === 'file' && wanted.has(name)) {
-      pipeline(stream, createWriteStream(join(dir, name), { mode: 0o600 })).then(
-        () => next(),
-        next,
-      );
-    } else {
-      stream.on('end', () => next());
-      stream.resume();
-    }
-  });
-  await pipeline(tar, reader as never);
+  const programs = [...new Set(outputs.flatMap((o) => o.builderPrograms))];
+  if (programs.length === 0) return;
+  const missing = (
+    await run(container, "looking for the outputs' programs", [
+      'sh',
+      '-c',
+      'for p; do command -v "$p" >/dev/null || echo "$p"; done',
+      'sh',
+      ...programs,
+    ])
+  )
+    .split('\n')
+    .filter(Boolean);
+  if (missing.length > 0) {
+    const by = (p: string) =>
+      outputs
+        .filter((o) => o.builderPrograms.includes(p))
+        .map((o) => o.name)
+        .join(', ');
+    throw new JobError(
+      `the builder image lacks ${missing.map((p) => `${p} (for ${by(p)})`).join(', ')}`,
+      { hint: 'Rebuild the builder image (lifeboat builder build --force).' },
+    );
+  }
+}
+
+/** The rescue system holds every program the backup method restores with; else one sentence. */
+async function checkRescuePrograms(
+  container: RunningContainer,
+  method: BackupMethod,
+): Promise<void> {
+  if (method.rescue.programs.length === 0) return;
+  const missing = (
+    await run(container, "looking for the backup method's programs", [
+      'sh',
+      '-c',
+      // -L too: a link into /etc/alternatives points outside the rescue root from here.
+      'for p; do found=; for d in usr/sbin usr/bin sbin bin; do f=/work/rootfs/$d/$p; { [ -e "$f" ] || [ -L "$f" ]; } && found=1; done; [ -n "$found" ] || echo "$p"; done',
+      'sh',
+      ...method.rescue.programs,
+    ])
+  )
+    .split('\n')
+    .filter(Boolean);
+  if (missing.length > 0)
+    throw new JobError(
+      `the rescue system lacks ${missing.join(', ')}, which backup.method ${method.name} restores with`,
+      { hint: 'Add the package that has it to rescue.packages.' },
+    );
 }

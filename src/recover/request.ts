@@ -1,15 +1,13 @@
-import type { LayoutPlan } from '../layout/plan.js';
-import type { RecoverState } from './state.js';
-
 /**
- * What one recover, restoreonly or rehearsal run was asked to do; the CLI puts it in the step
- * results under RECOVER_REQUEST, and every recover step reads it from there.
+ * What one recover, restoreonly, rehearsal or layoutonly run was asked to do; the CLI puts it in
+ * the step results under RECOVER_REQUEST, and every recover step reads it from there.
  *
  *   recover       verify → recreate the layout → restore into /mnt/local → finalize → wrapup
  *   restoreonly   verify the backup → restore onto what is mounted at the target → finalize
  *   rehearsal     (recover --into DIR) verify the backup → restore into DIR: no disk, no layout
+ *   layoutonly    plan the disks → recreate the layout and mount it at the target; no backup
  */
-export type RecoverMode = 'recover' | 'restoreonly' | 'rehearsal';
+export type RecoverMode = 'recover' | 'restoreonly' | 'rehearsal' | 'layoutonly';
 
 export interface RecoverRequest {
   mode: RecoverMode;
@@ -29,6 +27,10 @@ export interface RecoverRequest {
   confirm: (question: string) => Promise<boolean>;
   /** Reads a secret without echo; never called when unattended. */
   askSecret: (question: string) => Promise<string>;
+  /** Open the recreate script in $EDITOR before the confirmation (layoutonly --edit). */
+  edit?: boolean;
+  /** When the command started (Date.now()), for the closing line and the notification. */
+  started: number;
 }
 
 /** Step results of the recover workflow (StepContext.results keys). */
@@ -40,9 +42,3 @@ export const VERIFIED_BACKUP = 'recover.backup';
 export const LAYOUT_PLAN = 'recover.layout';
 /** The BackupMethod in use. */
 export const BACKUP_METHOD = 'recover.method';
-
-export interface RecoverResults {
-  request: RecoverRequest;
-  state: RecoverState;
-  plan?: LayoutPlan;
-}

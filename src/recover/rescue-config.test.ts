@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/load.js';
-import { rescueRecoveryFiles } from './rescue-config.js';
+import { NETWORK_MODE_FILE, rescueRecoveryFiles } from './rescue-config.js';
 
 /** Writes the files into a fresh /etc/lifeboat and loads the configuration the rescue system sees. */
 async function asRescueSees(files: ReturnType<typeof rescueRecoveryFiles>) {
@@ -30,6 +30,7 @@ describe('the recovery configuration of the rescue image', () => {
     const files = rescueRecoveryFiles(host.config);
     expect(files.map((f) => [f.path, f.mode])).toEqual([
       ['etc/lifeboat/site.yaml', 0o600],
+      ['etc/lifeboat/network.mode', 0o644],
       ['etc/lifeboat/backup-key-withheld', 0o644],
     ]);
     expect(files[0]?.content).not.toContain('very-secret');
@@ -47,7 +48,7 @@ describe('the recovery configuration of the rescue image', () => {
       sets: [...HOST_SETS, 'recovery.embedBackupKey=true'],
     });
     const files = rescueRecoveryFiles(host.config);
-    expect(files.map((f) => f.path)).toEqual(['etc/lifeboat/site.yaml']);
+    expect(files.map((f) => f.path)).toEqual(['etc/lifeboat/site.yaml', NETWORK_MODE_FILE]);
     const rescue = await asRescueSees(files);
     expect(rescue.config.backup.encryptionKey).toBe('very-secret');
   });
@@ -56,5 +57,18 @@ describe('the recovery configuration of the rescue image', () => {
     const a = await loadConfig({ configDir: '/nonexistent', sets: HOST_SETS });
     const b = await loadConfig({ configDir: '/nonexistent', sets: [...HOST_SETS].reverse() });
     expect(rescueRecoveryFiles(a.config)).toEqual(rescueRecoveryFiles(b.config));
+  });
+
+  /** The `mode` setting lines /init reads from the file (`mode WORD`, comments skipped). */
+  async function modeLines(sets: string[]): Promise<string[]> {
+    const host = await loadConfig({ configDir: '/nonexistent', sets });
+    const file = rescueRecoveryFiles(host.config).find((f) => f.path === NETWORK_MODE_FILE);
+    return (file?.content ?? '').split('\n').filter((line) => /^mode\b/.test(line));
+  }
+
+  it('tells the rescue system’s /init the network.mode, dhcp by default', async () => {
+    expect(await modeLines([])).toEqual(['mode dhcp']);
+    expect(await modeLines(['network.mode=static'])).toEqual(['mode static']);
+    expect(await modeLines(['network.mode=none'])).toEqual(['mode none']);
   });
 });

@@ -12,6 +12,10 @@ import { KEY_WITHHELD_FILE } from './backup-key.js';
  * recovery.embedBackupKey is true; otherwise /etc/lifeboat/backup-key-withheld says that the
  * backup key exists and was left out, so recovery asks for it (or, unattended, refuses).
  * The YAML is written with sorted keys: the same configuration gives the same bytes.
+ *
+ * Beside it, /etc/lifeboat/network.mode carries network.mode to the rescue system's /init, which
+ * reads it before YAML could be parsed (no lifeboat runs that early): one `mode` setting line in
+ * the format of the other /etc/lifeboat/network.* files (skel/default/init, "3. network").
  */
 export const RECOVERY_SECTIONS = ['backup', 'recovery', 'layout'] as const;
 
@@ -48,6 +52,7 @@ export function rescueRecoveryFiles(config: Config): RescueFile[] {
       mode: 0o600,
     },
   ];
+  files.push(networkModeFile(config.network.mode));
   if (withheld.includes('backup.encryptionKey'))
     files.push({
       path: `etc/lifeboat/${KEY_WITHHELD_FILE}`,
@@ -56,4 +61,21 @@ export function rescueRecoveryFiles(config: Config): RescueFile[] {
       mode: 0o644,
     });
   return files;
+}
+
+export const NETWORK_MODE_FILE = 'etc/lifeboat/network.mode';
+
+/** The rescue system's network: dhcp everywhere, the captured host's static settings, or none. */
+export function networkModeFile(mode: Config['network']['mode']): RescueFile {
+  return {
+    path: NETWORK_MODE_FILE,
+    content: [
+      '# network.mode of the build, read by /init: dhcp (DHCP on every ethernet interface; the',
+      "# captured host's settings in network.capture are not applied), static (network.capture) or",
+      '# none (no interface but lo). A kernel ip= argument overrides it for one boot.',
+      `mode ${mode}`,
+      '',
+    ].join('\n'),
+    mode: 0o644,
+  };
 }

@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BackupMethod, RestoreResult, VerifiedBackup } from '../backup/method.js';
+import type { BackupMethod, BackupRecord, RestoreResult } from '../backup/method.js';
 import type { Config } from '../config/schema.js';
 import type { Log } from '../log/log.js';
 
@@ -11,7 +11,7 @@ import type { Log } from '../log/log.js';
  */
 export async function restoreBackup(options: {
   method: BackupMethod;
-  backup: VerifiedBackup;
+  backup: BackupRecord;
   config: Config;
   target: string;
   log: Log;
@@ -28,8 +28,8 @@ export async function restoreBackup(options: {
 }
 
 /** `touch TARGET/.autorelabel` when the backup's host used SELinux; true when it did. */
-export async function flagSelinuxRelabel(backup: VerifiedBackup, target: string): Promise<boolean> {
-  if (!backup.manifest.selinux) return false;
+export async function flagSelinuxRelabel(backup: BackupRecord, target: string): Promise<boolean> {
+  if (!backup.selinux) return false;
   await writeFile(join(target, '.autorelabel'), '', { mode: 0o644 });
   return true;
 }

@@ -1,11 +1,11 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { BackupMethod, VerifiedBackup } from '../backup/method.js';
+import { BackupKeyNeeded, type BackupMethod, type BackupRecord } from '../backup/method.js';
+import { backupMethodFor } from '../backup/methods.js';
 import type { Config } from '../config/schema.js';
 import { UsageError } from '../errors.js';
 import type { Log } from '../log/log.js';
 import { askBackupKey, withBackupKey } from './backup-key.js';
-import { recoveryMethodFor } from './backup-methods.js';
 import { mountPoints } from './finalize-mounts.js';
 import type { RecoverRequest } from './request.js';
 
@@ -18,8 +18,9 @@ export async function verifyBackup(
   request: RecoverRequest,
   hostname: string,
   log: Log,
-): Promise<{ method: BackupMethod; backup: VerifiedBackup; config: Config }> {
-  const method = recoveryMethodFor(config);
+): Promise<{ method: BackupMethod; backup: BackupRecord; config: Config }> {
+  // 'restore' never answers undefined: backup.method none is refused there.
+  const method = backupMethodFor(config, 'restore') as BackupMethod;
   let keyed = await withBackupKey(config, {
     unattended: request.unattended,
     askSecret: request.askSecret,
@@ -36,9 +37,8 @@ export async function verifyBackup(
     return { method, backup: await verify(keyed), config: keyed };
   } catch (error) {
     // Encrypted, and no key anywhere: a person at the console may type it (never unattended).
-    if (!(error instanceof UsageError) || request.unattended || keyed.backup.encryptionKey)
+    if (!(error instanceof BackupKeyNeeded) || request.unattended || keyed.backup.encryptionKey)
       throw error;
-    if (!error.message.includes('backup.encryptionKey')) throw error;
     keyed = await askBackupKey(keyed, request.askSecret, log);
     return { method, backup: await verify(keyed), config: keyed };
   }
@@ -70,5 +70,7 @@ export function checkTarget(request: RecoverRequest): string {
         hint: 'Mount the recreated file systems there first (or use lifeboat recover, which does).',
       },
     );
-  return `restoring onto ${target}`;
+  return request.mode === 'layoutonly'
+    ? `recreating the layout under ${target}`
+    : `restoring onto ${target}`;
 }

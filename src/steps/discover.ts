@@ -5,8 +5,8 @@ import { suggest } from '../config/explain.js';
 import { errorMessage, JobError } from '../errors.js';
 import { parseConditionHeader } from './conditions.js';
 import { runShellStep } from './shell-step.js';
+import { ALL_STAGES } from './stages.js';
 import type { Step, StepContext } from './types.js';
-import { ALL_STAGES } from './workflows.js';
 
 /**
  * User steps: files named NNN_name.sh or NNN_name.mjs in <dir>/<stage>/, for each step
@@ -31,7 +31,7 @@ export function discoverUserSteps(dirs: readonly { dir: string; required: boolea
     for (const stage of readdirSync(dir).sort()) {
       const stageDir = join(dir, stage);
       if (!statSync(stageDir).isDirectory()) continue;
-      if (!ALL_STAGES.includes(stage)) {
+      if (!(ALL_STAGES as readonly string[]).includes(stage)) {
         const close = suggest(stage, ALL_STAGES);
         warnings.push(
           `${stageDir}: not a stage, its steps never run${close ? ` (did you mean "${close}"?)` : ''}; stages: ${ALL_STAGES.join(', ')}`,

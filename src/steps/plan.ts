@@ -1,8 +1,8 @@
 import type { HostFacts } from '../config/facts.js';
 import type { Config } from '../config/schema.js';
 import { conditionsMatch, describeConditions } from './conditions.js';
+import { ALWAYS_RUN_STAGES } from './stages.js';
 import type { Step } from './types.js';
-import { ALWAYS_RUN_STAGES, type Workflow } from './workflows.js';
 
 /**
  * The plan: the workflow's stages, each with its steps in run order. Steps are merged from all
@@ -23,8 +23,14 @@ export interface StagePlan {
   notApplicable: PlannedStep[];
 }
 
+/** What the planner needs of a workflow (src/workflows/workflow.ts has the whole of it). */
+export interface PlannedWorkflow {
+  name: string;
+  stages: readonly string[];
+}
+
 export interface Plan {
-  workflow: Workflow;
+  workflow: PlannedWorkflow;
   stages: StagePlan[];
 }
 
@@ -37,7 +43,7 @@ function byteOrder(a: string, b: string): number {
 
 /** `sources` in precedence order: built-in steps first, then each step directory's. */
 export function planWorkflow(
-  workflow: Workflow,
+  workflow: PlannedWorkflow,
   sources: readonly Step[][],
   facts: HostFacts,
   config: Config,

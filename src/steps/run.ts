@@ -1,5 +1,5 @@
 import { Listr, type ListrTask, PRESET_TIMER, PRESET_TIMESTAMP } from 'listr2';
-import { errorMessage, JobError, LifeboatError } from '../errors.js';
+import { errorMessage, LifeboatError } from '../errors.js';
 import type { Log } from '../log/log.js';
 import { type RunState, stepContext } from './context.js';
 import { type Plan, type PlannedStep, type StagePlan, stepId } from './plan.js';
@@ -14,7 +14,13 @@ import { type Plan, type PlannedStep, type StagePlan, stepId } from './plan.js';
  */
 export type Progress = 'live' | 'plain' | 'silent';
 
-export class WorkflowStepError extends JobError {
+export class WorkflowStepError extends LifeboatError {
+  /**
+   * A refusal of the user's input inside a step (a usage or configuration error) keeps its exit
+   * code 2; anything else that fails a step is 1.
+   */
+  readonly exitCode: 1 | 2;
+
   constructor(
     readonly step: PlannedStep,
     cause: unknown,
@@ -30,6 +36,7 @@ export class WorkflowStepError extends JobError {
       `step ${step.stage}/${stepId(step)} failed (${where}): ${inner}`,
       hint ? { cause, hint } : { cause },
     );
+    this.exitCode = cause instanceof LifeboatError ? cause.exitCode : 1;
   }
 }
 

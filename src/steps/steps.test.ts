@@ -6,12 +6,12 @@ import type { HostFacts } from '../config/facts.js';
 import { loadConfig } from '../config/load.js';
 import { UsageError } from '../errors.js';
 import { MemoryLog } from '../log/log.js';
+import { mkrescue } from '../workflows/mkrescue.js';
 import type { RunState } from './context.js';
 import { discoverUserSteps } from './discover.js';
 import { formatPlan, planWorkflow } from './plan.js';
 import { runPlan } from './run.js';
 import type { Step } from './types.js';
-import { WORKFLOWS } from './workflows.js';
 
 const facts: HostFacts = { arch: 'x86_64', osId: 'debian', osIdLike: [], osVersion: '12' };
 
@@ -82,7 +82,7 @@ describe('plan', () => {
     const user = discover('a', 'b');
     expect(user.warnings).toEqual([]);
     const plan = planWorkflow(
-      WORKFLOWS.mkrescue,
+      mkrescue,
       [[builtin('prep', 15, 'workdir')], user.steps],
       facts,
       effective.config,
@@ -104,7 +104,7 @@ describe('plan', () => {
     const path = stepFile('a', 'prep/050_builder_image.sh', 'true\n');
     const { effective } = await setup();
     const plan = planWorkflow(
-      WORKFLOWS.mkrescue,
+      mkrescue,
       [[builtin('prep', 50, 'builder_image')], discover('a').steps],
       facts,
       effective.config,
@@ -126,13 +126,13 @@ describe('plan', () => {
       '// lifeboat-when: arch=aarch64\nexport default () => {};\n',
     );
     const { effective } = await setup();
-    const plan = planWorkflow(WORKFLOWS.mkrescue, [discover('a').steps], facts, effective.config);
+    const plan = planWorkflow(mkrescue, [discover('a').steps], facts, effective.config);
     const output = plan.stages.find((s) => s.stage === 'output');
     expect(output?.steps.map((s) => s.name)).toEqual(['iso_debian']);
     expect(output?.notApplicable.map((s) => s.name)).toEqual(['pxe', 'arm']);
 
     const { effective: pxe } = await setup({ sets: ['output.methods=[pxe]'] });
-    const planPxe = planWorkflow(WORKFLOWS.mkrescue, [discover('a').steps], facts, pxe.config);
+    const planPxe = planWorkflow(mkrescue, [discover('a').steps], facts, pxe.config);
     expect(planPxe.stages.find((s) => s.stage === 'output')?.steps.map((s) => s.name)).toEqual([
       'pxe',
     ]);
@@ -153,7 +153,7 @@ describe('plan', () => {
     const { steps, warnings } = discover('a', 'missing');
     expect(steps).toEqual([]);
     expect(warnings).toEqual([
-      `${join(root, 'a', 'bulid')}: not a stage, its steps never run (did you mean "build"?); stages: prep, capture, build, pack, output, cleanup, backup, config, verify, recreate, restore, finalize, wrapup`,
+      `${join(root, 'a', 'bulid')}: not a stage, its steps never run (did you mean "build"?); stages: prep, capture, build, pack, output, backup, cleanup, config, verify, recreate, restore, finalize, wrapup`,
       `${join(root, 'a', 'prep', '10_short.sh')}: ignored; a step file is named NNN_name.sh or NNN_name.mjs (NNN: three digits)`,
       `${join(root, 'a', 'prep', 'README')}: ignored; a step file is named NNN_name.sh or NNN_name.mjs (NNN: three digits)`,
       `step directory ${join(root, 'missing')} does not exist (named in steps.dirs)`,
@@ -165,7 +165,7 @@ describe('plan', () => {
     const site = stepFile('a', 'prep/050_builder_image.sh', 'true\n');
     const { effective } = await setup();
     const plan = planWorkflow(
-      WORKFLOWS.mkrescue,
+      mkrescue,
       [
         [
           builtin('prep', 10, 'build_area'),
@@ -223,7 +223,7 @@ describe('running steps', () => {
       ].join('\n'),
     );
     const { effective, state } = await setup({ sets: ['rescue.programs=[mc]'] });
-    const plan = planWorkflow(WORKFLOWS.mkrescue, [discover('a').steps], facts, effective.config);
+    const plan = planWorkflow(mkrescue, [discover('a').steps], facts, effective.config);
     await runPlan(plan, state, 'silent');
 
     expect(readFileSync(out, 'utf8')).toBe(
@@ -251,7 +251,7 @@ describe('running steps', () => {
     stepFile('a', 'pack/300_after.sh', `echo after >>"${ran}"\n`);
     stepFile('a', 'cleanup/990_tidy.sh', `echo cleanup >>"${ran}"\n`);
     const { effective, state } = await setup();
-    const plan = planWorkflow(WORKFLOWS.mkrescue, [discover('a').steps], facts, effective.config);
+    const plan = planWorkflow(mkrescue, [discover('a').steps], facts, effective.config);
     const error = await runPlan(plan, state, 'silent').catch((e: unknown) => e);
     expect((error as Error).message).toBe(
       `step build/200_fails failed (${failing}): ${failing} exited with code 1`,
@@ -266,19 +266,14 @@ describe('running steps', () => {
   it('refuses a step that sets a read-only variable or an invalid value', async () => {
     stepFile('a', 'prep/010_sneaky.sh', `echo 'BUILD_DIR=/' >>"$LIFEBOAT_SET"\n`);
     const { effective, state } = await setup();
-    const plan = planWorkflow(WORKFLOWS.mkrescue, [discover('a').steps], facts, effective.config);
+    const plan = planWorkflow(mkrescue, [discover('a').steps], facts, effective.config);
     await expect(runPlan(plan, state, 'silent')).rejects.toThrow(
       /BUILD_DIR is read-only; steps cannot change it$/,
     );
 
     const bad = stepFile('b', 'prep/010_bad.sh', `echo 'BACKUP=nfs' >>"$LIFEBOAT_SET"\n`);
     const second = await setup();
-    const plan2 = planWorkflow(
-      WORKFLOWS.mkrescue,
-      [discover('b').steps],
-      facts,
-      second.effective.config,
-    );
+    const plan2 = planWorkflow(mkrescue, [discover('b').steps], facts, second.effective.config);
     await expect(runPlan(plan2, second.state, 'silent')).rejects.toThrow(
       `${bad} ($LIFEBOAT_SET line 1): backup.method: expected one of "netfs", "rsync", "tsm", "networker", "external", "requestrestore", "none", got "nfs"`,
     );
@@ -290,7 +285,7 @@ describe('running steps', () => {
     const { effective, state } = await setup({
       sets: ['backup.encryptionKey=s3cret-key-value', 'ssh.rootPasswordHash=$6$abc$defghijk'],
     });
-    const plan = planWorkflow(WORKFLOWS.mkrescue, [discover('a').steps], facts, effective.config);
+    const plan = planWorkflow(mkrescue, [discover('a').steps], facts, effective.config);
     await runPlan(plan, state, 'silent');
     const seen = readFileSync(out, 'utf8');
     expect(seen).toContain('"encryptionKey": "<redacted>"');

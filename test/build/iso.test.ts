@@ -24,7 +24,7 @@ import {
   MAKE_ISO_SCRIPT,
   makeIso,
   makeIsoArguments,
-} from '../../src/outputs/iso.js';
+} from '../../src/outputs/make-iso.js';
 import { debianFixture, debianRoot } from '../support/fixtures.js';
 import { describeTier, engineMissing, qemuMissing } from '../support/tiers.js';
 

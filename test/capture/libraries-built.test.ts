@@ -16,8 +16,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { EM } from '../../src/capture/elf.js';
 import { RootView } from '../../src/capture/fs-root.js';
 import { type LibraryClosure, libraryClosure } from '../../src/capture/libraries.js';
+import { buildElf } from '../support/elf-builder.js';
 import { describeTier } from '../support/tiers.js';
-import { buildElf } from './elf-builder.js';
 
 /**
  * Tiny C programs and libraries built with this machine's gcc and laid out as a small

@@ -12,8 +12,8 @@ import {
 import { normalizeModuleName, readModuleInfo } from '../../src/capture/kmod-modinfo.js';
 import { selectModules } from '../../src/capture/modules.js';
 import { debianFixture } from '../support/fixtures.js';
+import { compressFor, makeTempRoot, type TempRoot } from '../support/kernel-modules.js';
 import { describeTier } from '../support/tiers.js';
-import { compressFor, makeTempRoot, type TempRoot } from './modules-support.js';
 
 /**
  * Module capture against a real Debian bookworm root (linux-image-cloud-amd64), with the host's

@@ -1,11 +1,12 @@
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { execa } from 'execa';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { readBootloader } from '../../src/capture/bootloader.js';
 import { RootView } from '../../src/capture/fs-root.js';
 import { readIdentity } from '../../src/capture/identity.js';
 import { captureNetwork } from '../../src/capture/network.js';
+import { describeTier, hostMissing } from '../support/tiers.js';
 
 /**
  * Capture of the machine running the tests (root `/`, live), checked against the machine
@@ -20,7 +21,7 @@ async function ipJson<T>(...args: string[]): Promise<T> {
   return JSON.parse((await execa('ip', ['-json', ...args])).stdout) as T;
 }
 
-describe('live capture of this machine', () => {
+describeTier('host', hostMissing())('live capture of this machine', () => {
   const view = new RootView('/');
 
   it('has this host identity and boot mode', async () => {

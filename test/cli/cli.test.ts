@@ -1,11 +1,12 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { lifeboat, ROOT, sandbox } from '../support/cli.js';
+import { describeTier, hostMissing } from '../support/tiers.js';
 
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
 
-describe('lifeboat CLI', () => {
+describeTier('host', hostMissing())('lifeboat CLI', () => {
   it('prints its version', async () => {
     const result = await lifeboat(['--version']);
     expect(result.exitCode).toBe(0);
@@ -100,13 +101,15 @@ describe('lifeboat CLI', () => {
     );
     expect(result.exitCode).toBe(0);
     expect(result.stdout.split('\n')).toEqual([
-      'mkrescue: 7 step(s) would run, in this order (--simulate: nothing was run)',
+      'mkrescue: 9 step(s) would run, in this order (--simulate: nothing was run)',
       '  prep     010_build_area         built-in',
       '  prep     040_engine             built-in',
       '  prep     050_builder_image      built-in',
       '  capture  100_capture            built-in',
       '  build    200_rescue_media       built-in',
       `  build    300_site_files         ${join(steps, 'build', '300_site_files.sh')}`,
+      '  output   300_boot_test          built-in',
+      '  output   500_publish_media      built-in',
       `  cleanup  990_remove_build_area  built-in${' '.repeat(join(steps, 'build', '300_site_files.sh').length - 8)}  runs even after a failure`,
     ]);
     expect(existsSync(marker)).toBe(false);

@@ -27,7 +27,7 @@ import { type PrivateSshd, startSshd } from '../support/sshd.js';
 import { describeTier, engineMissing, qemuMissing } from '../support/tiers.js';
 
 /**
- * The disaster-recovery drill (DESIGN.md, test tier 4). Steps 1 and 2 run once; steps 3 to 5
+ * The disaster-recovery drill (test tier 4, docs/architecture.md). Steps 1 and 2 run once; steps 3 to 5
  * run for BIOS and for UEFI, each recovering the same backup onto its own blank disk:
  *
  *   1. the protected host (a real Debian disk: GPT, BIOS boot partition, ESP, LVM root and swap,

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Makes the drill's protected-host disk (test/support/drill-host.ts), run inside the lifeboat
-# rescue system in QEMU: the host kernel here has no device-mapper and no vfat (MACHINE.md), the
+# rescue system in QEMU: the host kernel here has no device-mapper and no vfat, the
 # rescue system's Debian kernel has both.
 #
 #   /dev/disk/by-id/virtio-drilldisk   the blank disk to make (about 3 GiB, sparse)

@@ -15,12 +15,13 @@ const BASE_IMAGE = 'lifeboat-base/debian:bookworm';
 /**
  * A separate lifeboat-like process that holds a container open inside withContainer, so that a
  * real signal can be sent to it. Bundled with esbuild (packages stay external, resolved through a
- * node_modules link) because Node 20 cannot run TypeScript itself.
+ * node_modules link) because Node 20 cannot run TypeScript itself. Its imports are relative to
+ * the repository root (the build's resolveDir), not to this file.
  */
 const CHILD = `
-import { connectEngine } from '../../src/engine/engine.ts';
-import { installInterruptCleanup, RUN_ID, withContainer } from '../../src/engine/container.ts';
-import { MemoryLog } from '../../src/log/log.ts';
+import { connectEngine } from './src/engine/engine.ts';
+import { installInterruptCleanup, RUN_ID, withContainer } from './src/engine/container.ts';
+import { MemoryLog } from './src/log/log.ts';
 
 installInterruptCleanup();
 const engine = connectEngine();

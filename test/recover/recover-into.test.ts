@@ -12,11 +12,12 @@ import {
 } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { netfsMethod } from '../../src/backup/netfs.js';
 import { loadConfig } from '../../src/config/load.js';
 import { MemoryLog } from '../../src/log/log.js';
 import { lifeboat, sandbox } from '../support/cli.js';
+import { describeTier, hostMissing } from '../support/tiers.js';
 
 /**
  * Host tier: `lifeboat recover --into DIR` (the rehearsal) on backups made by the real NETFS
@@ -76,10 +77,10 @@ async function makeBackup(tree: string, url: string, key?: string): Promise<stri
     hostname: hostname(),
     alwaysExclude: [],
   });
-  return record.manifest.id;
+  return record.id;
 }
 
-describe('recover --into DIR (rehearsal)', () => {
+describeTier('host', hostMissing())('recover --into DIR (rehearsal)', () => {
   const box = sandbox();
   const tree = join(box.dir, 'tree');
   const plainUrl = `file://${join(box.dir, 'backups-plain')}`;

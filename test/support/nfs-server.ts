@@ -5,7 +5,7 @@ import { closedPort, waitForPort } from './ports.js';
 
 /**
  * A real NFS server for the backup tests: NFS-Ganesha (Debian's nfs-ganesha, a userspace server:
- * this machine's kernel has no nfsd, see MACHINE.md) on 127.0.0.1, NFSv4 only, on a free port,
+ * this machine's kernel has no nfsd) on 127.0.0.1, NFSv4 only, on a free port,
  * exporting one directory read-write without root squashing, as a backup server does for the
  * machines it backs up. A QEMU guest reaches it at 10.0.2.2 (user networking forwards to this
  * machine's loopback) and mounts it with its own kernel's NFS client.

@@ -10,10 +10,10 @@ import { readTarOutDisk, tarInDisk, tarOutDisk } from './tar-disks.js';
 /**
  * Runs a script inside the real lifeboat rescue system, booted in QEMU with blank virtual disks:
  * how the layout and recovery tiers test what needs a Debian kernel (LVM, RAID, LUKS, vfat and
- * btrfs mounts: the host kernel here has none of them, see MACHINE.md).
+ * btrfs mounts: the host kernel here has none of them).
  *
- * Files go in and results come out on two small raw disks holding tar archives (MACHINE.md:
- * "better from a small raw marker disk"), never through the serial console, which only carries
+ * Files go in and results come out on two small raw disks holding tar archives, never through
+ * the serial console (which can lose and mangle bytes under TCG), which only carries
  * the command that starts the script and the line that says it ended.
  *
  *   /dev/disk/by-id/virtio-lbin    a tar of `files`, extracted to /tmp/in

@@ -4,7 +4,7 @@ import { execa } from 'execa';
 
 /**
  * How files get into a QEMU guest and results out of it: two small raw disks holding tar
- * archives (MACHINE.md: "better from a small raw marker disk" than the serial console). The
+ * archives (more reliable than the serial console). The
  * guest reads the in-disk with `tar -xf /dev/disk/by-id/virtio-SERIAL` and writes a tar of its
  * results onto the blank out-disk the same way.
  */

@@ -1,12 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { bootTest } from '../../boot/boot-test.js';
 import { connectEngine, engineVersion } from '../../engine/engine.js';
-import { JobError, UsageError } from '../../errors.js';
-import { type BuildResult, buildRescueMedia } from '../../media/build.js';
+import { buildRescueMedia } from '../../media/build.js';
 import type { BuildManifest } from '../../media/build-manifest.js';
+import { verifyBuild } from '../../workflows/verify.js';
 import { type GlobalOptions, openSession } from '../session.js';
 
 function mib(bytes: number): string {
@@ -48,7 +45,7 @@ export function registerBuild(program: Command): void {
         session.log.info(
           `${result.upToDate ? 'up to date, checked' : 'built'} in ${((Date.now() - started) / 1000).toFixed(1)} s → ${result.outDir}: ${describeBuild(result.manifest)}`,
         );
-        if (options.bootTest) await bootTest(result.outDir, result.artifacts, session.log);
+        if (options.bootTest) await bootTest(result.outDir, result.outputs, session.log);
       },
     );
 
@@ -57,65 +54,18 @@ export function registerBuild(program: Command): void {
     .description('rebuild from the inputs a manifest.json names and compare every artifact')
     .requiredOption('--manifest <file>', 'the manifest.json of a build')
     .action(async (options: { manifest: string }, command: Command) => {
-      const file = resolve(options.manifest);
-      let recorded: BuildManifest;
-      try {
-        recorded = JSON.parse(readFileSync(file, 'utf8')) as BuildManifest;
-      } catch (error) {
-        throw new UsageError(
-          `--manifest ${file}: not a readable manifest.json (${(error as Error).message})`,
-        );
-      }
-      // Rebuilt beside the manifest (same file system, no copy), then removed: verify only says.
-      const scratch = await mkdtemp(join(dirname(file), '.verify-'));
-      let rebuilt: BuildResult;
-      try {
-        // The recorded configuration is a layer above site, local and --config (secrets, which
-        // it leaves out, come from those); --set flags still win, to try a change on purpose.
-        const recordedConfig = join(scratch, 'recorded-configuration.json');
-        await writeFile(recordedConfig, JSON.stringify(recorded.configuration ?? {}), {
-          mode: 0o600,
-        });
-        const recipe = recorded.inputs.recipe?.file;
-        const globals = command.optsWithGlobals<GlobalOptions>();
-        const session = await openSession('verify', {
-          ...globals,
-          ...(recipe ? { recipe } : {}),
-          config: [...(globals.config ?? []), recordedConfig],
-          set: [...(globals.set ?? []), `sourceDateEpoch=${recorded.inputs.sourceDateEpoch}`],
-        });
-        const engine = connectEngine();
-        await engineVersion(engine);
-        rebuilt = await buildRescueMedia({
-          engine,
-          bundleDir: resolve(dirname(file), recorded.inputs.captureDir),
-          effective: session.effective,
-          outDir: join(scratch, 'out'),
-          log: session.log,
-          progress: (line) => session.log.info(`verify: rebuilding: ${line}`),
-          force: true,
-        });
-      } finally {
-        await rm(scratch, { recursive: true, force: true });
-      }
-      let different = 0;
-      for (const artifact of recorded.artifacts) {
-        const again = rebuilt.manifest.artifacts.find((a) => a.name === artifact.name);
-        const same = again?.sha256 === artifact.sha256;
-        if (!same) different++;
-        process.stdout.write(
-          `${same ? 'identical' : 'DIFFERENT'}  ${artifact.name}  ${artifact.sha256}${same ? '' : ` → ${again?.sha256 ?? 'missing'}`}\n`,
-        );
-      }
-      for (const [key, value] of Object.entries(recorded.inputs)) {
-        if (key === 'captureDir') continue; // where, not what: the capture's digest is compared
-        const now = (rebuilt.manifest.inputs as unknown as Record<string, unknown>)[key];
-        if (JSON.stringify(now) !== JSON.stringify(value)) {
-          process.stdout.write(
-            `input changed: ${key}: ${JSON.stringify(value)} → ${JSON.stringify(now)}\n`,
-          );
-        }
-      }
-      if (different > 0) throw new JobError(`verify: ${different} artifact(s) differ from ${file}`);
+      const globals = command.optsWithGlobals<GlobalOptions>();
+      await verifyBuild({
+        manifest: options.manifest,
+        // --set flags still win over the recorded configuration, to try a change on purpose.
+        open: ({ recipe, configFile, sets }) =>
+          openSession('verify', {
+            ...globals,
+            ...(recipe ? { recipe } : {}),
+            config: [...(globals.config ?? []), configFile],
+            set: [...(globals.set ?? []), ...sets],
+          }),
+        print: (line) => process.stdout.write(`${line}\n`),
+      });
     });
 }

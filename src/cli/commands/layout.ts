@@ -1,23 +1,17 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { backupDevices } from '../../backup/destination.js';
 import { errorMessage, JobError, UsageError } from '../../errors.js';
 import { captureLayout } from '../../layout/capture.js';
 import { diffLayouts, formatLayoutChanges } from '../../layout/diff.js';
-import { layoutOnly } from '../../layout/layoutonly.js';
-import { parseDiskMapping } from '../../layout/migrate.js';
 import type { Layout } from '../../layout/model.js';
 import { runHostTool } from '../../layout/run-tool.js';
 import { formatLayoutTree } from '../../layout/show.js';
-import { MEDIUM_LAYOUT, readLayout, SAVED_LAYOUT, writeLayout } from '../../layout/store.js';
+import { readLayout, SAVED_LAYOUT, writeLayout } from '../../layout/store.js';
+import type { RecoverRequest } from '../../recover/request.js';
+import { layoutonly } from '../../workflows/layoutonly.js';
 import { askSecret, askYesNo } from '../prompt.js';
 import { type GlobalOptions, openSession } from '../session.js';
-
-/** The layout a command reads when none is named: the saved one, else the medium's. */
-function defaultLayoutFile(): string {
-  return existsSync(SAVED_LAYOUT) ? SAVED_LAYOUT : MEDIUM_LAYOUT;
-}
+import { defaultLayoutFile, readDiskMapping, refuseQuestion, runRecovery } from './recover.js';
 
 export function registerLayout(program: Command): void {
   program
@@ -92,6 +86,7 @@ export function registerLayout(program: Command): void {
     .option('--edit', 'open the recreate script in $EDITOR before it runs')
     .option('--luks-key-file <file>', 'the key for the LUKS volumes the layout has')
     .option('--disk-mapping <file>', 'OLD NEW lines: which disk here takes which captured disk')
+    .option('--simulate', 'print the steps that would run, in order and with their origin')
     .action(
       async (
         options: {
@@ -101,39 +96,27 @@ export function registerLayout(program: Command): void {
           edit?: boolean;
           luksKeyFile?: string;
           diskMapping?: string;
+          simulate?: boolean;
         },
         command: Command,
       ) => {
         const globals = command.optsWithGlobals<GlobalOptions>();
         const session = await openSession('layoutonly', globals);
-        const layout = await readLayout(resolve(options.layout ?? defaultLayoutFile()));
-        await layoutOnly({
-          layout,
+        const unattended = options.unattended === true;
+        const request: RecoverRequest = {
+          mode: 'layoutonly',
           target: resolve(options.target),
-          workDir: join(session.effective.config.paths.workDir, 'layout'),
-          exclude: session.effective.config.layout.exclude,
-          unattended: options.unattended === true,
-          ...(options.luksKeyFile ? { luksKeyFile: resolve(options.luksKeyFile) } : {}),
-          ...(session.effective.config.layout.luksKey
-            ? { luksKey: session.effective.config.layout.luksKey }
-            : {}),
-          askSecret,
-          protectedDevices: backupDevices(session.effective.config, session.log),
+          unattended,
+          layoutFile: resolve(options.layout ?? defaultLayoutFile()),
           ...(options.diskMapping ? { diskMapping: readDiskMapping(options.diskMapping) } : {}),
+          ...(options.luksKeyFile ? { luksKeyFile: resolve(options.luksKeyFile) } : {}),
+          workDir: join(session.effective.config.paths.workDir, 'layout'),
+          confirm: unattended ? refuseQuestion : askYesNo,
+          askSecret: unattended ? refuseQuestion : askSecret,
           edit: options.edit === true,
-          confirm: askYesNo,
-          log: session.log,
-        });
+          started: Date.now(),
+        };
+        await runRecovery(layoutonly, request, session, options.simulate === true);
       },
     );
-}
-
-function readDiskMapping(file: string): Map<string, string> {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    throw new UsageError(`--disk-mapping ${file}: no such file`);
-  }
-  return parseDiskMapping(text, file);
 }

@@ -1,28 +1,18 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { errorMessage, UsageError } from '../../errors.js';
+import { UsageError } from '../../errors.js';
 import { parseDiskMapping } from '../../layout/migrate.js';
 import { MEDIUM_LAYOUT, SAVED_LAYOUT } from '../../layout/store.js';
 import { configDir, PACKAGE_ROOT } from '../../paths.js';
-import { unbindKernelFilesystems } from '../../recover/finalize-mounts.js';
-import { backupHostname, mediumCapture } from '../../recover/host.js';
-import { notify } from '../../recover/notify.js';
-import {
-  RECOVER_REQUEST,
-  RECOVER_STATE,
-  type RecoverMode,
-  type RecoverRequest,
-} from '../../recover/request.js';
-import { type RecoverState, writeState } from '../../recover/state.js';
-import type { RunState } from '../../steps/context.js';
-import { discoverUserSteps } from '../../steps/discover.js';
-import { formatPlan, planWorkflow } from '../../steps/plan.js';
-import { runPlan, WorkflowStepError } from '../../steps/run.js';
-import { WORKFLOWS, type Workflow } from '../../steps/workflows.js';
-import { RECOVER_STEPS, stateFile } from '../../workflows/recover-steps.js';
+import { RECOVER_REQUEST, type RecoverMode, type RecoverRequest } from '../../recover/request.js';
+import { recover } from '../../workflows/recover.js';
+import { rehearsal } from '../../workflows/rehearsal.js';
+import { restoreonly } from '../../workflows/restoreonly.js';
+import { runWorkflow } from '../../workflows/runner.js';
+import type { Workflow } from '../../workflows/workflow.js';
 import { askSecret, askYesNo } from '../prompt.js';
-import { type GlobalOptions, openSession } from '../session.js';
+import { type GlobalOptions, openSession, type Session } from '../session.js';
 
 /**
  * `lifeboat recover`, `lifeboat recover --into DIR` (a rehearsal) and `lifeboat restoreonly`:
@@ -39,18 +29,6 @@ interface RecoverOptions {
   simulate?: boolean;
 }
 
-/** The rehearsal: no recreate, no finalize, no wrapup (it touches no disk). */
-const REHEARSAL: Workflow = {
-  name: 'recover',
-  summary: 'restore the backup into a directory, touching no disk',
-  stages: ['config', 'verify', 'restore'],
-};
-
-/** Unattended runs get these: a question there would be a bug, and must never wait. */
-const refuseQuestion = async (question: string): Promise<never> => {
-  throw new UsageError(`unattended recovery would have to ask: ${question.trim()}`);
-};
-
 async function runRecover(
   workflowName: 'recover' | 'restoreonly',
   options: RecoverOptions & GlobalOptions,
@@ -62,43 +40,37 @@ async function runRecover(
         ? 'recover'
         : 'restoreonly';
   const session = await openSession(mode === 'rehearsal' ? 'recover-into' : workflowName, options);
-  const { effective, log } = session;
   const unattended = options.unattended === true;
   const request: RecoverRequest = {
     mode,
     target: resolve(options.into ?? options.target ?? '/mnt/local'),
     unattended,
     ...(options.backupId === undefined ? {} : { backupId: options.backupId }),
-    layoutFile: resolve(
-      options.layout ?? (existsSync(SAVED_LAYOUT) ? SAVED_LAYOUT : MEDIUM_LAYOUT),
-    ),
+    layoutFile: resolve(options.layout ?? defaultLayoutFile()),
     ...(options.diskMapping ? { diskMapping: readDiskMapping(options.diskMapping) } : {}),
     ...(options.luksKeyFile ? { luksKeyFile: resolve(options.luksKeyFile) } : {}),
-    workDir: join(effective.config.paths.workDir, 'recover'),
+    workDir: join(session.effective.config.paths.workDir, 'recover'),
     confirm: unattended ? refuseQuestion : askYesNo,
     askSecret: unattended ? refuseQuestion : askSecret,
+    started: Date.now(),
   };
-  const workflow = mode === 'rehearsal' ? REHEARSAL : WORKFLOWS[workflowName];
-  const user = discoverUserSteps([
-    { dir: join(configDir(), 'steps'), required: false },
-    ...effective.config.steps.dirs.map((dir) => ({ dir, required: true })),
-  ]);
-  for (const warning of user.warnings) log.warn(warning);
-  const plan = planWorkflow(
-    workflow,
-    [RECOVER_STEPS, user.steps],
-    effective.facts,
-    effective.config,
-  );
-  if (options.simulate) {
-    process.stdout.write(formatPlan(plan));
-    return;
-  }
+  const workflow = mode === 'rehearsal' ? rehearsal : mode === 'recover' ? recover : restoreonly;
+  await runRecovery(workflow, request, session, options.simulate === true);
+}
 
-  const abort = new AbortController();
-  const state: RunState = {
-    workflow: workflowName,
-    effective,
+/** A recovery workflow run for `request`: the target is both the host and the rootfs of steps. */
+export async function runRecovery(
+  workflow: Workflow,
+  request: RecoverRequest,
+  session: Session,
+  simulate: boolean,
+): Promise<void> {
+  await runWorkflow(workflow, {
+    effective: session.effective,
+    log: session.log,
+    // Plain lines, never the live view: a question (key, confirmation) must be readable.
+    progress: session.progress === 'silent' ? 'silent' : 'plain',
+    simulate,
     dirs: {
       config: configDir(),
       share: PACKAGE_ROOT,
@@ -106,89 +78,25 @@ async function runRecover(
       rootfs: request.target,
       host: request.target,
     },
-    log,
-    vars: new Map([
+    vars: [
       ['LIFEBOAT_TARGET', request.target],
-      ['LIFEBOAT_UNATTENDED', unattended ? '1' : '0'],
-    ]),
-    results: new Map<string, unknown>([[RECOVER_REQUEST, request]]),
-    signal: abort.signal,
-  };
-  const started = Date.now();
-  const hostname = backupHostname(mediumCapture());
-  // Plain lines, never the live view: a question (key, confirmation) must be readable.
-  const progress = session.progress === 'silent' ? 'silent' : 'plain';
-  try {
-    await runPlan(plan, state, progress);
-  } catch (error) {
-    await recordFailure(state, request, error, (text) => log.redact(text));
-    if (mode !== 'rehearsal') await unbindKernelFilesystems(request.target, log).catch(() => {});
-    await notify(
-      effective.config.recovery.notifyUrl,
-      {
-        workflow: workflowName,
-        hostname,
-        result: 'failed',
-        reason: log.redact(errorMessage(error)),
-        ...backupIdOf(state),
-        seconds: (Date.now() - started) / 1000,
-      },
-      log,
-    );
-    throw error;
-  }
-  const recoverState = state.results.get(RECOVER_STATE) as RecoverState | undefined;
-  if (recoverState) {
-    recoverState.completed = new Date().toISOString();
-    await writeState(stateFile(request.workDir), recoverState);
-  }
-  await notify(
-    effective.config.recovery.notifyUrl,
-    {
-      workflow: workflowName,
-      hostname,
-      result: 'succeeded',
-      ...backupIdOf(state),
-      seconds: (Date.now() - started) / 1000,
-    },
-    log,
-  );
-  const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  log.info(
-    mode === 'rehearsal'
-      ? `recover: the backup is restored into ${request.target} in ${seconds} s (a rehearsal: no disk was touched)`
-      : mode === 'recover'
-        ? `recover: the system is recovered in ${seconds} s; it boots from its disks now`
-        : `restoreonly: restored and made bootable in ${seconds} s; ${request.target} is still mounted`,
-  );
+      ['LIFEBOAT_UNATTENDED', request.unattended ? '1' : '0'],
+    ],
+    results: [[RECOVER_REQUEST, request]],
+  });
 }
 
-function backupIdOf(state: RunState): { backupId?: string } {
-  const id = (state.results.get(RECOVER_STATE) as RecoverState | undefined)?.backupId;
-  return id === undefined ? {} : { backupId: id };
+/** The layout a command reads when none is named: the saved one, else the medium's. */
+export function defaultLayoutFile(): string {
+  return existsSync(SAVED_LAYOUT) ? SAVED_LAYOUT : MEDIUM_LAYOUT;
 }
 
-/** The failure, kept in the recover state for the next run to say what it redoes. */
-async function recordFailure(
-  state: RunState,
-  request: RecoverRequest,
-  error: unknown,
-  redact: (text: string) => string,
-): Promise<void> {
-  const recoverState = state.results.get(RECOVER_STATE) as RecoverState | undefined;
-  if (!recoverState) return;
-  recoverState.failed = {
-    stage: error instanceof WorkflowStepError ? error.step.stage : 'unknown',
-    message:
-      redact(errorMessage(error instanceof WorkflowStepError ? error.cause : error)).split(
-        '\n',
-      )[0] ?? '',
-    at: new Date().toISOString(),
-  };
-  await writeState(stateFile(request.workDir), recoverState).catch(() => {});
-}
+/** Unattended runs get these: a question there would be a bug, and must never wait. */
+export const refuseQuestion = async (question: string): Promise<never> => {
+  throw new UsageError(`unattended recovery would have to ask: ${question.trim()}`);
+};
 
-function readDiskMapping(file: string): Map<string, string> {
+export function readDiskMapping(file: string): Map<string, string> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -201,7 +109,7 @@ function readDiskMapping(file: string): Map<string, string> {
 export function registerRecover(program: Command): void {
   program
     .command('recover')
-    .description(WORKFLOWS.recover.summary)
+    .description(recover.summary)
     .option('--unattended', 'ask nothing; refuse where a question would be needed')
     .option('--into <dir>', 'a rehearsal: restore the backup into DIR, touching no disk')
     .option('--backup-id <id>', 'the backup to restore (default: the newest complete one)')
@@ -215,7 +123,7 @@ export function registerRecover(program: Command): void {
 
   program
     .command('restoreonly')
-    .description(WORKFLOWS.restoreonly.summary)
+    .description(restoreonly.summary)
     .option('--target <dir>', 'where the recreated file systems are mounted', '/mnt/local')
     .option('--unattended', 'ask nothing; refuse where a question would be needed')
     .option('--backup-id <id>', 'the backup to restore (default: the newest complete one)')

@@ -1,0 +1,53 @@
+import type { Config } from '../config/schema.js';
+import { UsageError } from '../errors.js';
+import type { BackupMethod } from './method.js';
+import { netfsMethod } from './netfs.js';
+
+/**
+ * Every backup method this version has, by backup.method name: one line per method module. The
+ * configuration schema knows more names (ReaR's: rsync, tsm, networker, external,
+ * requestrestore); a name that is not here is refused before any work.
+ */
+const METHODS = new Map<string, BackupMethod>([[netfsMethod.name, netfsMethod]]);
+
+/**
+ * Adds a method module that lives outside this list (a site's own, a test's). Refuses a name that
+ * is taken: a method is never replaced behind the user's back.
+ */
+export function registerBackupMethod(method: BackupMethod): void {
+  if (METHODS.has(method.name))
+    throw new Error(`a backup method named ${method.name} is registered already`);
+  METHODS.set(method.name, method);
+}
+
+/**
+ * What a workflow needs of the backup method:
+ *   rescue    the rescue system must be able to restore with it; none is fine (mkrescue)
+ *   backup    it makes a backup (mkbackup, mkbackuponly)
+ *   restore   it restores one (recover, restoreonly, recover --into)
+ */
+export type MethodUse = 'rescue' | 'backup' | 'restore';
+
+/**
+ * The method the configuration names, or undefined for backup.method none where that is fine.
+ * One UsageError (exit 2) otherwise, before any work.
+ */
+export function backupMethodFor(config: Config, use: MethodUse): BackupMethod | undefined {
+  const name = config.backup.method;
+  if (name === 'none') {
+    if (use === 'rescue') return undefined;
+    throw new UsageError(
+      `backup.method is none: there is nothing to ${use === 'backup' ? 'back up with' : 'restore'}`,
+      {
+        hint: 'Set backup.method and backup.url, e.g. --set backup.method=netfs --set backup.url=file:///srv/backup',
+      },
+    );
+  }
+  const method = METHODS.get(name);
+  if (!method)
+    throw new UsageError(
+      `backup.method ${name} is not supported by this version (it has ${[...METHODS.keys()].join(', ')})`,
+      { hint: 'Nothing was run. Choose a supported backup.method.' },
+    );
+  return method;
+}

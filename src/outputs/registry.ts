@@ -1,0 +1,53 @@
+import type { Config, OutputMethod } from '../config/schema.js';
+import { UsageError } from '../errors.js';
+import { isoOutput } from './iso.js';
+import type { Output } from './output.js';
+import { ramdiskOutput } from './ramdisk.js';
+
+/**
+ * Every output this version makes, by output.methods name: one line per output module. The
+ * configuration schema knows more names (ReaR's: pxe, usb, rawdisk, obdr); a name that is not
+ * here is refused before any work.
+ */
+const OUTPUTS = new Map<string, Output>([
+  [isoOutput.name, isoOutput],
+  [ramdiskOutput.name, ramdiskOutput],
+]);
+
+/**
+ * Adds an output module that lives outside this list (a site's own, a test's). Refuses a name
+ * that is taken: an output is never replaced behind the user's back.
+ */
+export function registerOutput(output: Output): void {
+  if (OUTPUTS.has(output.name))
+    throw new Error(`an output named ${output.name} is registered already`);
+  OUTPUTS.set(output.name, output);
+}
+
+export function knownOutputs(): string[] {
+  return [...OUTPUTS.keys()];
+}
+
+/**
+ * The outputs `config` asks for, in its order, each checked against the configuration. One
+ * UsageError (exit 2) for everything wrong: names this version does not make and each output's
+ * own complaints. Called before the builder image, the capture or anything else runs.
+ */
+export function requestedOutputs(config: Config): Output[] {
+  const problems: string[] = [];
+  const outputs: Output[] = [];
+  const missing = config.output.methods.filter((name) => !OUTPUTS.has(name));
+  if (missing.length > 0)
+    problems.push(
+      `output.methods: ${missing.join(', ')} cannot be made by this version (it makes ${knownOutputs().join(', ')})`,
+    );
+  for (const name of new Set<OutputMethod>(config.output.methods)) {
+    const output = OUTPUTS.get(name);
+    if (!output) continue;
+    outputs.push(output);
+    problems.push(...output.check(config));
+  }
+  if (problems.length > 0)
+    throw new UsageError(problems.join('; '), { hint: 'Nothing was built or captured.' });
+  return outputs;
+}

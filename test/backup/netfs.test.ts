@@ -1,0 +1,347 @@
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import { netfsMethod } from '../../src/backup/netfs.js';
+import type { BackupManifest } from '../../src/backup/netfs-manifest.js';
+import type { HostFacts } from '../../src/config/facts.js';
+import { loadConfig } from '../../src/config/load.js';
+import { MemoryLog } from '../../src/log/log.js';
+import {
+  allocatedBytes,
+  describeTree,
+  makeSampleTree,
+  ODD_UID,
+  toolsMissing,
+} from '../support/backup.js';
+import { lifeboat, sandbox } from '../support/cli.js';
+import { closedPort } from '../support/ports.js';
+import { startSshd } from '../support/sshd.js';
+import { describeTier } from '../support/tiers.js';
+
+/**
+ * NETFS end to end with the real programs: the CLI makes the backup (mkbackuponly --root), the
+ * method verifies and restores it, and the restored tree is compared with the original.
+ */
+const missing = toolsMissing([
+  'tar',
+  'zstd',
+  'gzip',
+  'gpg',
+  'setfattr',
+  'getfattr',
+  'mkfifo',
+  'curl',
+]);
+const facts: HostFacts = { arch: 'x86_64', osId: 'debian', osIdLike: [], osVersion: '12' };
+
+async function configWith(sets: string[]) {
+  const empty = mkdtempSync(join(tmpdir(), 'lifeboat-cfg-'));
+  return (await loadConfig({ configDir: empty, cwd: empty, facts, env: {}, sets })).config;
+}
+
+/** mkbackuponly through the real CLI; `secrets` go into a local.yaml, never onto argv. */
+async function mkbackuponly(root: string, url: string, sets: string[] = [], localYaml = '') {
+  const box = sandbox();
+  mkdirSync(box.etc, { recursive: true });
+  if (localYaml) writeFileSync(join(box.etc, 'local.yaml'), localYaml, { mode: 0o600 });
+  const result = await lifeboat(
+    [
+      'mkbackuponly',
+      '--root',
+      root,
+      ...box.sets,
+      '--set',
+      'backup.method=netfs',
+      '--set',
+      `backup.url=${url}`,
+      ...sets,
+    ],
+    { env: box.env },
+  );
+  const logs = existsSync(join(box.dir, 'log'))
+    ? readdirSync(join(box.dir, 'log')).map((f) => readFileSync(join(box.dir, 'log', f), 'utf8'))
+    : [];
+  return { ...result, logText: logs.join('\n') };
+}
+
+function backupsOf(dest: string, host = 'sample-host'): string[] {
+  return existsSync(join(dest, host)) ? readdirSync(join(dest, host)).sort() : [];
+}
+
+function manifestOf(dest: string, id: string, host = 'sample-host'): BackupManifest {
+  return JSON.parse(readFileSync(join(dest, host, id, 'backup.json'), 'utf8')) as BackupManifest;
+}
+
+const workDirs: string[] = [];
+function work(name: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `lifeboat-${name}-`));
+  workDirs.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const dir of workDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+describeTier('fixture', missing)('NETFS backup and restore (real tar, zstd, gpg)', () => {
+  it('mkbackuponly --root backs up a tree that restores with contents, modes, owners, xattrs, ACLs, holes, links and fifos intact, and leaves the output dir and excludes out', async () => {
+    const dir = work('roundtrip');
+    const { root, acl } = makeSampleTree(join(dir, 'root'));
+    mkdirSync(join(root, 'out'));
+    writeFileSync(join(root, 'out', 'rescue.iso'), 'media');
+    mkdirSync(join(root, 'tmp'));
+    writeFileSync(join(root, 'tmp', 'junk'), 'temporary');
+    writeFileSync(join(root, 'data', 'build.skip'), 'left out');
+    const dest = join(dir, 'dest');
+    const made = await mkbackuponly(root, `file://${dest}`, [
+      '--set',
+      `output.dir=${join(root, 'out')}`,
+      '--set',
+      'backup.exclude+="*.skip"',
+    ]);
+    expect(made.exitCode, made.all).toBe(0);
+    const [id] = backupsOf(dest);
+    expect(id).toMatch(/^\d{8}T\d{6}Z$/);
+    expect(made.stdout).toContain(`backup ${id}:`);
+    const listing = readFileSync(join(dest, 'sample-host', id as string, 'backup.list'), 'utf8');
+    expect(listing).toContain('./data/sparse.img');
+    expect(listing).not.toMatch(/\.\/out\b/);
+    expect(listing).not.toContain('./tmp/junk');
+    expect(listing).not.toContain('build.skip');
+    for (const name of ['backup.json', 'backup.list', 'backup.tar.zst']) {
+      const mode = execFileSync(
+        'stat',
+        ['-c', '%a', join(dest, 'sample-host', id as string, name)],
+        {
+          encoding: 'utf8',
+        },
+      ).trim();
+      expect(mode, name).toBe('600');
+    }
+
+    const config = await configWith([`backup.url=file://${dest}`, 'backup.method=netfs']);
+    const log = new MemoryLog();
+    const verified = await netfsMethod.verify({ config, log, hostname: 'sample-host' });
+    expect(verified.id).toBe(id);
+    const target = join(dir, 'restored');
+    const restored = await netfsMethod.restore({ config, log, backup: verified, target });
+    expect(restored.entries).toBe((verified.details as BackupManifest).listing.entries);
+    expect(restored.bytes).toBe((verified.details as BackupManifest).archive.bytes);
+
+    // Everything but what was excluded, byte for byte and attribute for attribute.
+    const expected = describeTree(root, { acl }).filter(
+      (l) => !/^(out|tmp\/junk|data\/build\.skip)\b/.test(l),
+    );
+    expect(describeTree(target, { acl })).toEqual(expected);
+    expect(describeTree(target).join('\n')).toContain(`data/file.txt file 2300`);
+    expect(describeTree(target).join('\n')).toMatch(
+      new RegExp(`data/file.txt file \\S+ \\S+ 640 ${ODD_UID}:${ODD_UID}`),
+    );
+    expect(describeTree(target).join('\n')).toContain('user.lifeboat="kept"');
+    expect(describeTree(target).join('\n')).toContain('data/hardlink.txt file');
+    expect(describeTree(target).join('\n')).toContain('=data/file.txt');
+    expect(allocatedBytes(join(target, 'data', 'sparse.img'))).toBeLessThan(1024 * 1024);
+    if (acl) expect(describeTree(target).join('\n')).toContain('system.posix_acl_access');
+    else
+      process.stderr.write('\n*** ACL ASSERTION SKIPPED: setfacl failed on this file system ***\n');
+
+    // A rerun into the same tree (a power cut during the first) overwrites and completes.
+    writeFileSync(join(target, 'data', 'file.txt'), 'half-written');
+    const again = await netfsMethod.restore({ config, log, backup: verified, target });
+    expect(again.entries).toBe(restored.entries);
+    expect(describeTree(target, { acl })).toEqual(expected);
+  });
+
+  it('an encrypted backup restores with its key, and a wrong key is refused in one sentence; the key is in no log', async () => {
+    const dir = work('crypt');
+    const { root } = makeSampleTree(join(dir, 'root'));
+    const dest = join(dir, 'dest');
+    const key = 'correct horse battery staple 42';
+    const made = await mkbackuponly(
+      root,
+      `file://${dest}`,
+      ['--verbose'],
+      `backup:\n  encryptionKey: "${key}"\n`,
+    );
+    expect(made.exitCode, made.all).toBe(0);
+    const [id] = backupsOf(dest);
+    const manifest = manifestOf(dest, id as string);
+    expect(manifest.archive).toMatchObject({
+      name: 'backup.tar.zst.gpg',
+      encryption: 'gpg-aes256',
+    });
+    const stored = readFileSync(join(dest, 'sample-host', id as string, manifest.archive.name));
+    // OpenPGP, not a zstd frame (28 b5 2f fd) in the clear.
+    expect(stored.subarray(0, 4).toString('hex')).not.toBe('28b52ffd');
+    expect(made.all).not.toContain(key);
+    expect(made.logText).not.toContain(key);
+    expect(made.logText.length).toBeGreaterThan(0);
+
+    const wrong = await configWith([
+      `backup.url=file://${dest}`,
+      'backup.encryptionKey=not the key',
+    ]);
+    await expect(
+      netfsMethod.verify({ config: wrong, log: new MemoryLog(), hostname: 'sample-host' }),
+    ).rejects.toThrow(`backup.encryptionKey does not decrypt backup ${id}`);
+
+    const right = await configWith([`backup.url=file://${dest}`, `backup.encryptionKey=${key}`]);
+    const log = new MemoryLog();
+    const verified = await netfsMethod.verify({ config: right, log, hostname: 'sample-host' });
+    const target = join(dir, 'restored');
+    await netfsMethod.restore({ config: right, log, backup: verified, target });
+    expect(readFileSync(join(target, 'data', 'file.txt'), 'utf8')).toBe(
+      readFileSync(join(root, 'data', 'file.txt'), 'utf8'),
+    );
+  });
+
+  it('a damaged archive is refused by verify, naming the checksum', async () => {
+    const dir = work('corrupt');
+    const { root } = makeSampleTree(join(dir, 'root'));
+    const dest = join(dir, 'dest');
+    expect((await mkbackuponly(root, `file://${dest}`)).exitCode).toBe(0);
+    const [id] = backupsOf(dest);
+    const archive = join(dest, 'sample-host', id as string, 'backup.tar.zst');
+    const bytes = readFileSync(archive);
+    const middle = Math.floor(bytes.length / 2);
+    bytes.writeUInt8(bytes.readUInt8(middle) ^ 0x40, middle);
+    writeFileSync(archive, bytes);
+    const config = await configWith([`backup.url=file://${dest}`]);
+    await expect(
+      netfsMethod.verify({ config, log: new MemoryLog(), hostname: 'sample-host' }),
+    ).rejects.toThrow(
+      /backup \S+ at file:\/\/\S+ is damaged: the archive's sha256 is [0-9a-f]{64}/,
+    );
+  });
+
+  it('an archive with a member that climbs out of the target (../x) is refused by verify, naming it', async () => {
+    const dir = work('escape');
+    const { root } = makeSampleTree(join(dir, 'root'));
+    const dest = join(dir, 'dest');
+    expect((await mkbackuponly(root, `file://${dest}`)).exitCode).toBe(0);
+    const [id] = backupsOf(dest);
+    // A hand-made archive: -P keeps the "../" the transform puts in front of the name.
+    writeFileSync(join(dir, 'x'), 'outside\n');
+    const tarred = execFileSync('tar', [
+      '-c',
+      '-f',
+      '-',
+      '-P',
+      '-C',
+      dir,
+      '--transform=s,^x$,../x,',
+      'x',
+    ]);
+    const zstd = execFileSync('zstd', ['-q', '-c'], { input: tarred });
+    const archive = join(dest, 'sample-host', id as string, 'backup.tar.zst');
+    writeFileSync(archive, zstd);
+    const manifest = manifestOf(dest, id as string);
+    manifest.archive.sha256 = createHash('sha256').update(zstd).digest('hex');
+    manifest.archive.bytes = zstd.length;
+    writeFileSync(join(dest, 'sample-host', id as string, 'backup.json'), JSON.stringify(manifest));
+    const config = await configWith([`backup.url=file://${dest}`]);
+    await expect(
+      netfsMethod.verify({ config, log: new MemoryLog(), hostname: 'sample-host' }),
+    ).rejects.toThrow('its member ../x has a ".." component');
+  });
+
+  it('an sftp server that does not answer fails the run in one sentence before any archive, exit 1', async () => {
+    const dir = work('unreachable');
+    const { root } = makeSampleTree(join(dir, 'root'));
+    const port = await closedPort();
+    const made = await mkbackuponly(root, `sftp://root@127.0.0.1:${port}/srv/backup`);
+    expect(made.exitCode).toBe(1);
+    expect(made.stderr).toContain(
+      `backup.url sftp://root@127.0.0.1:${port}/srv/backup: the server does not answer (connection refused)`,
+    );
+    expect(made.stderr).not.toMatch(/^\s+at /m);
+    expect(made.stdout).not.toContain('500_backup_archive');
+  });
+
+  it('retention with keep=1: three runs leave two backups; an incomplete one goes, other directories stay', async () => {
+    const dir = work('retention');
+    const { root } = makeSampleTree(join(dir, 'root'));
+    const dest = join(dir, 'dest');
+    mkdirSync(join(dest, 'sample-host', '20000101T000000Z'), { recursive: true });
+    writeFileSync(join(dest, 'sample-host', '20000101T000000Z', 'backup.tar.zst'), 'cut short');
+    mkdirSync(join(dest, 'sample-host', 'notes'));
+    const ids: string[] = [];
+    for (let run = 0; run < 3; run += 1) {
+      const made = await mkbackuponly(root, `file://${dest}`, ['--set', 'backup.keep=1']);
+      expect(made.exitCode, made.all).toBe(0);
+      ids.push(...backupsOf(dest).filter((n) => /^\d{8}T/.test(n) && !ids.includes(n)));
+    }
+    const remaining = backupsOf(dest);
+    expect(remaining).toEqual(['notes', ...ids.slice(-2)].sort());
+    expect(remaining).not.toContain('20000101T000000Z');
+  });
+});
+
+describeTier('fixture', missing ?? toolsMissing(['sshd', 'ssh-keygen']))(
+  'NETFS over sftp:// (curl against a private sshd on 127.0.0.1)',
+  () => {
+    it('backs up, verifies and restores over SFTP; a server with another host key is refused', async () => {
+      const dir = work('sftp');
+      const sshd = await startSshd(mkdtempSync(join(dir, 'sshd-')));
+      try {
+        const { root, acl } = makeSampleTree(join(dir, 'root'));
+        const remote = join(dir, 'remote dir');
+        const url = `sftp://root@127.0.0.1:${sshd.port}${encodeURI(remote)}`;
+        const secrets = `backup:\n  sftpKey: |\n${sshd.clientKey
+          .trimEnd()
+          .split('\n')
+          .map((l) => `    ${l}`)
+          .join('\n')}\n  sftpHostKey: "${sshd.hostKeyFingerprint}"\n`;
+        const made = await mkbackuponly(root, url, ['--verbose'], secrets);
+        expect(made.exitCode, made.all).toBe(0);
+        expect(made.logText).not.toContain(sshd.clientKey.split('\n')[1]);
+        const [id] = backupsOf(remote);
+        expect(readdirSync(join(remote, 'sample-host', id as string)).sort()).toEqual([
+          'backup.json',
+          'backup.list',
+          'backup.tar.zst',
+        ]);
+        const archiveMode = execFileSync(
+          'stat',
+          ['-c', '%a', join(remote, 'sample-host', id as string, 'backup.tar.zst')],
+          { encoding: 'utf8' },
+        ).trim();
+        expect(archiveMode).toBe('600');
+
+        const config = await configWith([
+          `backup.url=${url}`,
+          `backup.sftpKey=${JSON.stringify(sshd.clientKey)}`,
+          `backup.sftpHostKey=${JSON.stringify(sshd.hostKeyFingerprint)}`,
+        ]);
+        const log = new MemoryLog();
+        const verified = await netfsMethod.verify({ config, log, hostname: 'sample-host' });
+        expect(verified.id).toBe(id);
+        const target = join(dir, 'restored');
+        const restored = await netfsMethod.restore({ config, log, backup: verified, target });
+        expect(restored.entries).toBe((verified.details as BackupManifest).listing.entries);
+        expect(describeTree(target, { acl })).toEqual(describeTree(root, { acl }));
+
+        const impostor = await configWith([
+          `backup.url=${url}`,
+          `backup.sftpKey=${JSON.stringify(sshd.clientKey)}`,
+          'backup.sftpHostKey=SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU',
+        ]);
+        await expect(
+          netfsMethod.verify({ config: impostor, log, hostname: 'sample-host' }),
+        ).rejects.toThrow('the server does not show the host key backup.sftpHostKey names');
+      } finally {
+        sshd.stop();
+      }
+    });
+  },
+);
