@@ -44,6 +44,7 @@ const hostRoot = 'root' in fixture ? fixture.root : '';
 
 const box = sandbox();
 const capture = join(box.dir, 'capture');
+const published = join(box.dir, 'published');
 
 interface Built {
   out: string;
@@ -102,7 +103,7 @@ describeTier('engine', engineWhy ?? fixtureWhy)(
       a = await firstBuild();
       // Another directory, another moment: nothing of either may reach the bytes.
       await new Promise((resolve) => setTimeout(resolve, 1100));
-      b = await build('second');
+      b = await build('second', ['--set', `output.url=file://${published}`]);
       otherEpoch = await build('other-epoch', ['--set', 'sourceDateEpoch=1600000000']);
     }, 20 * 60_000);
 
@@ -131,6 +132,20 @@ describeTier('engine', engineWhy ?? fixtureWhy)(
         expect(sum.stdout.split(' ')[0], artifact.name).toBe(artifact.sha256);
         expect(statSync(file).size).toBe(artifact.size);
       }
+    });
+
+    it('copies the finished media to output.url, under the captured host name', () => {
+      // output.url is where the media go, not what they are: the second build's bytes are the
+      // first's (the next test), and its copy is whole.
+      const [host, ...others] = readdirSync(published);
+      expect(others).toEqual([]);
+      const copy = join(published, host ?? '');
+      expect(readdirSync(copy).sort()).toEqual(ARTIFACTS);
+      for (const artifact of b.manifest.artifacts)
+        expect(readFileSync(join(copy, artifact.name))).toEqual(
+          readFileSync(join(b.out, artifact.name)),
+        );
+      expect(statSync(join(copy, 'lifeboat.iso')).mode & 0o777).toBe(0o600);
     });
 
     it('gives the same bytes for the same inputs, in another directory, later', () => {

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { lifeboat, ROOT, sandbox } from '../support/cli.js';
@@ -128,5 +128,51 @@ describeTier('host', hostMissing())('lifeboat CLI', () => {
     expect(result.stderr).toContain(
       `warning: ${join(steps, 'prep', '50_tidy.sh')}: ignored; a step file is named NNN_name.sh or NNN_name.mjs`,
     );
+  });
+
+  it('refuses an output or backup method this version does not have: exit 2, nothing captured or built', async () => {
+    for (const [set, said] of [
+      [
+        'output.methods=[obdr]',
+        /^lifeboat: output\.methods: obdr cannot be made by this version \(it makes iso, ramdisk\)$/m,
+      ],
+      [
+        'backup.method=tsm',
+        /^lifeboat: backup\.method tsm is not supported by this version \(it has netfs\)$/m,
+      ],
+    ] as const) {
+      const box = sandbox();
+      const out = join(box.dir, 'media');
+      const result = await lifeboat(
+        ['mkrescue', '--root', box.dir, '--out', out, ...box.sets, '--set', set],
+        { env: box.env },
+      );
+      expect(result.exitCode, result.all).toBe(2);
+      expect(result.stderr).toMatch(said);
+      expect(result.stderr).not.toMatch(/\bat .*\.m?js:\d+/);
+      // Nothing ran: no build area, no output, no staging area beside it.
+      expect(existsSync(join(box.dir, 'work', 'build'))).toBe(false);
+      expect(readdirSync(box.dir).filter((n) => n === 'media' || n.includes('.partial-'))).toEqual(
+        [],
+      );
+    }
+  });
+
+  it('layoutonly runs through the step engine: a site step is in its plan', async () => {
+    const box = sandbox();
+    const steps = join(box.dir, 'steps');
+    mkdirSync(join(steps, 'recreate'), { recursive: true });
+    writeFileSync(join(steps, 'recreate', '050_site_check.sh'), 'true\n');
+    const result = await lifeboat(
+      ['layoutonly', '--simulate', ...box.sets, '--set', `steps.dirs=[${steps}]`],
+      { env: box.env },
+    );
+    expect(result.exitCode, result.all).toBe(0);
+    const plan = result.stdout.split('\n');
+    expect(plan[0]).toMatch(/^layoutonly: \d+ step\(s\) would run/);
+    const at = (id: string) => plan.findIndex((line) => line.includes(id));
+    expect(at('050_site_check')).toBeGreaterThan(at('900_confirm'));
+    expect(at('050_site_check')).toBeLessThan(at('100_layout'));
+    expect(plan.join('\n')).not.toMatch(/restore|finalize/);
   });
 });

@@ -1,8 +1,11 @@
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { bootTest } from '../../boot/boot-test.js';
+import { readBundle } from '../../capture/bundle.js';
 import { connectEngine, engineVersion } from '../../engine/engine.js';
 import { buildRescueMedia } from '../../media/build.js';
 import type { BuildManifest } from '../../media/build-manifest.js';
+import { publishMedia } from '../../outputs/publish.js';
 import { verifyBuild } from '../../workflows/verify.js';
 import { type GlobalOptions, openSession } from '../session.js';
 
@@ -46,6 +49,16 @@ export function registerBuild(program: Command): void {
           `${result.upToDate ? 'up to date, checked' : 'built'} in ${((Date.now() - started) / 1000).toFixed(1)} s → ${result.outDir}: ${describeBuild(result.manifest)}`,
         );
         if (options.bootTest) await bootTest(result.outDir, result.outputs, session.log);
+        // output.url: under the captured host's short name, as mkrescue and backups file it.
+        const { manifest } = await readBundle(resolve(options.capture));
+        const where = await publishMedia({
+          config: session.effective.config,
+          outDir: result.outDir,
+          artifacts: result.artifacts,
+          hostname: manifest.identity.hostname.split('.')[0] || 'localhost',
+          log: session.log,
+        });
+        if (where) session.log.info(`build: copied to ${where}`);
       },
     );
 
