@@ -184,6 +184,17 @@ describe('errors', () => {
     );
   });
 
+  it('refuses keys named like JavaScript built-ins as unknown keys, and pollutes nothing', async () => {
+    for (const key of ['constructor.prototype.x', '__proto__.polluted', 'boot.toString']) {
+      const message = await configError({ sets: [`${key}=1`] });
+      expect(message).toMatch(new RegExp(`--set ${key.replace(/\./g, '\\.')}: .*unknown key`));
+    }
+    const file = write(join(etc, 'local.yaml'), '__proto__:\n  polluted: 1\n');
+    expect(await configError()).toMatch(new RegExp(`^${file}:1:1: __proto__: unknown key`));
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(({} as Record<string, unknown>).x).toBeUndefined();
+  });
+
   it('lists the known keys when nothing is close', async () => {
     const file = write(join(etc, 'local.yaml'), 'boot:\n  zzzzzzzzzz: 1\n');
     expect(await configError()).toBe(

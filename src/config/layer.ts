@@ -95,7 +95,7 @@ export function schemaAt(path: readonly string[]): z.ZodType | undefined {
   for (const key of path) {
     const node = unwrap(current);
     if (!(node instanceof z.ZodObject)) return undefined;
-    const next = (node.shape as Record<string, z.ZodType>)[key];
+    const next = ownValue(node.shape as Record<string, z.ZodType>, key);
     if (!next) return undefined;
     current = next;
   }
@@ -144,7 +144,7 @@ export function layerOperations(layer: unknown, origin: Origin, locate?: Locate)
       const childPath = [...path, key];
       const childRawPath = [...rawPath, rawKey];
       const dotted = childPath.join('.');
-      const childSchema = shape[key];
+      const childSchema = ownValue(shape, key);
       if (!childSchema) {
         problems.push({
           where: place(where(childRawPath, 'key')),
@@ -198,6 +198,14 @@ export function layerOperations(layer: unknown, origin: Origin, locate?: Locate)
     );
   }
   return operations;
+}
+
+/**
+ * `record[key]` only when the key is the record's own: a key named like an Object built-in
+ * (`constructor`, `__proto__`, `toString`) is an unknown key like any other, never the built-in.
+ */
+function ownValue<T>(record: Record<string, T>, key: string): T | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
 }
 
 function unknownKeyMessage(key: string, parent: string[], known: string[]): string {

@@ -189,8 +189,16 @@ export function assignmentLayer(rawKey: string, value: unknown): Record<string, 
   const layer: Record<string, unknown> = {};
   let cursor = layer;
   segments.forEach((segment, i) => {
-    if (i === segments.length - 1) cursor[segment] = value;
-    else cursor = cursor[segment] = {} as Record<string, unknown>;
+    const next = i === segments.length - 1 ? value : {};
+    // Own properties whatever the name: `cursor[segment] =` with `__proto__` would set the
+    // object's prototype (and the key would vanish instead of being refused as unknown).
+    Object.defineProperty(cursor, segment, {
+      value: next,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+    cursor = next as Record<string, unknown>;
   });
   return layer;
 }

@@ -27,6 +27,8 @@ export interface RecoverRequest {
   confirm: (question: string) => Promise<boolean>;
   /** Reads a secret without echo; never called when unattended. */
   askSecret: (question: string) => Promise<string>;
+  /** --into-nonempty: a rehearsal may overwrite files lifeboat did not put into its directory. */
+  intoNonEmpty?: boolean;
   /** Open the recreate script in $EDITOR before the confirmation (layoutonly --edit). */
   edit?: boolean;
   /** When the command started (Date.now()), for the closing line and the notification. */

@@ -1,4 +1,3 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { BackupKeyNeeded, type BackupMethod, type BackupRecord } from '../backup/method.js';
 import { backupMethodFor } from '../backup/methods.js';
@@ -7,6 +6,7 @@ import { UsageError } from '../errors.js';
 import type { Log } from '../log/log.js';
 import { askBackupKey, withBackupKey } from './backup-key.js';
 import { mountPoints } from './finalize-mounts.js';
+import { checkRehearsalTarget } from './rehearsal-target.js';
 import type { RecoverRequest } from './request.js';
 
 /**
@@ -49,20 +49,14 @@ export async function verifyBackup(
  * not a system directory and holds nothing yet (or only an earlier rehearsal's files);
  * restoreonly's target is a mounted file system.
  */
-export function checkTarget(request: RecoverRequest): string {
+export function checkTarget(request: RecoverRequest, earlierRehearsal?: string): string {
   const target = resolve(request.target);
-  if (request.mode === 'rehearsal') {
-    if (['/', '/mnt', '/mnt/local', '/usr', '/etc', '/var', '/home'].includes(target))
-      throw new UsageError(`--into ${target}: a rehearsal restores into a directory of its own`, {
-        hint: 'Name a new, empty directory, such as /tmp/rehearsal.',
-      });
-    if (existsSync(target) && !statSync(target).isDirectory())
-      throw new UsageError(`--into ${target}: not a directory`);
-    const entries = existsSync(target) ? readdirSync(target).length : 0;
-    return entries === 0
-      ? `rehearsal into ${target}: no disk is touched`
-      : `rehearsal into ${target} (${entries} entries there are overwritten where the backup has them)`;
-  }
+  if (request.mode === 'rehearsal')
+    return checkRehearsalTarget(target, {
+      mounts: mountPoints(),
+      intoNonEmpty: request.intoNonEmpty === true,
+      ...(earlierRehearsal === undefined ? {} : { earlierRehearsal }),
+    });
   if (request.mode === 'restoreonly' && !mountPoints().has(target))
     throw new UsageError(
       `${target} is not a mount point: restoreonly restores onto mounted disks`,

@@ -226,8 +226,8 @@ describeTier('boot', why)(
     });
 
     it('a full recover onto a disk too small for the layout: refused before any disk is written', () => {
-      // A workflow's failing step exits 1 (layoutonly, no workflow, says 2 for the same refusal).
-      expect(out('small.exit').trim(), out('small.log')).toBe('1');
+      // A refusal of what the user gave (the disks here) is exit 2, from a step as from anywhere.
+      expect(out('small.exit').trim(), out('small.log')).toBe('2');
       expect(out('small.log')).toContain('step verify/300_disks failed');
       expect(out('small.log')).toMatch(
         /the layout does not fit the disks here: \/dev\/vd\w is 64 MiB, smaller than the 512 MiB of \/dev\/vd\w; unattended, a layout is never shrunk/,

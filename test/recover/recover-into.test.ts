@@ -118,6 +118,28 @@ describeTier('host', hostMissing())('recover --into DIR (rehearsal)', () => {
     expect(existsSync(join(into, 'var', 'log', 'lifeboat'))).toBe(false);
   });
 
+  it('never restores over the running system: a symlink to /, or a directory that holds files', async () => {
+    const link = join(box.dir, 'rootlink');
+    symlinkSync('/', link);
+    const viaLink = await recover(link, ['--unattended']);
+    expect(viaLink.exitCode, viaLink.all).toBe(2);
+    expect(viaLink.stderr).toContain(`--into ${link} (which is /): that is the running system`);
+    // A directory someone uses (/root, /opt, /srv alike): refused unless asked for by flag.
+    const used = join(box.dir, 'used');
+    mkdirSync(used);
+    writeFileSync(join(used, 'notes.txt'), 'mine\n');
+    const refused = await recover(used, ['--unattended']);
+    expect(refused.exitCode, refused.all).toBe(2);
+    expect(refused.stderr).toContain(
+      `--into ${used} holds 1 entries lifeboat did not restore there`,
+    );
+    expect(readdirSync(used)).toEqual(['notes.txt']);
+    const asked = await recover(used, ['--unattended', '--into-nonempty']);
+    expect(asked.exitCode, asked.all).toBe(0);
+    expect(readFileSync(join(used, 'notes.txt'), 'utf8')).toBe('mine\n');
+    expect(readFileSync(join(used, 'etc', 'hostname'), 'utf8')).toBe('protected\n');
+  });
+
   it('refuses a corrupt archive before anything is written into DIR', async () => {
     const url = `file://${join(box.dir, 'backups-corrupt')}`;
     const id = await makeBackup(tree, url);

@@ -27,6 +27,7 @@ interface RecoverOptions {
   luksKeyFile?: string;
   target?: string;
   simulate?: boolean;
+  intoNonempty?: boolean;
 }
 
 async function runRecover(
@@ -49,6 +50,7 @@ async function runRecover(
     layoutFile: resolve(options.layout ?? defaultLayoutFile()),
     ...(options.diskMapping ? { diskMapping: readDiskMapping(options.diskMapping) } : {}),
     ...(options.luksKeyFile ? { luksKeyFile: resolve(options.luksKeyFile) } : {}),
+    ...(options.intoNonempty ? { intoNonEmpty: true } : {}),
     workDir: join(session.effective.config.paths.workDir, 'recover'),
     confirm: unattended ? refuseQuestion : askYesNo,
     askSecret: unattended ? refuseQuestion : askSecret,
@@ -112,6 +114,7 @@ export function registerRecover(program: Command): void {
     .description(recover.summary)
     .option('--unattended', 'ask nothing; refuse where a question would be needed')
     .option('--into <dir>', 'a rehearsal: restore the backup into DIR, touching no disk')
+    .option('--into-nonempty', 'let --into DIR overwrite files lifeboat did not restore there')
     .option('--backup-id <id>', 'the backup to restore (default: the newest complete one)')
     .option('--layout <file>', 'the layout to recreate (default: the saved one, else the medium’s)')
     .option('--disk-mapping <file>', 'OLD NEW lines: which disk here takes which captured disk')

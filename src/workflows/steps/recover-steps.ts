@@ -50,6 +50,7 @@ import type { Step, StepContext } from '../../steps/types.js';
  */
 const BACKUP_CONFIG = 'recover.config';
 const LUKS_KEY_FILE = 'recover.luksKeyFile';
+const EARLIER_REHEARSAL = 'recover.earlierRehearsal';
 
 function step(
   stage: string,
@@ -116,12 +117,10 @@ export const RECOVER_STEPS: Step[] = [
   // --- config ----------------------------------------------------------------------------------
   step('config', 10, 'recover_state', async (ctx, request) => {
     const file = stateFile(request.workDir);
-    const { state, rerun } = continueState(
-      await readState(file),
-      request.mode,
-      request.target,
-      new Date(),
-    );
+    const earlier = await readState(file);
+    // The directory the last rehearsal restored into may be restored into again (verify/target).
+    if (earlier?.mode === 'rehearsal') ctx.results.set(EARLIER_REHEARSAL, earlier.target);
+    const { state, rerun } = continueState(earlier, request.mode, request.target, new Date());
     if (rerun) ctx.log.info(rerun);
     ctx.results.set(RECOVER_STATE, state);
     await writeState(file, state);
@@ -140,7 +139,7 @@ export const RECOVER_STEPS: Step[] = [
 
   // --- verify: reads only ----------------------------------------------------------------------
   step('verify', 100, 'target', async (ctx, request) => {
-    ctx.output(checkTarget(request));
+    ctx.output(checkTarget(request, ctx.results.get(EARLIER_REHEARSAL) as string | undefined));
   }),
   step('verify', 200, 'backup', async (ctx, request) => {
     if (request.mode === 'layoutonly') return;
