@@ -244,7 +244,9 @@ async function verify(request: VerifyRequest): Promise<BackupRecord> {
       if (sha256 !== manifest.archive.sha256 || bytes !== manifest.archive.bytes) {
         throw new JobError(
           `${label} is damaged: the archive's sha256 is ${sha256} (${bytes} bytes), backup.json says ${manifest.archive.sha256} (${manifest.archive.bytes} bytes)`,
-          { hint: 'restore from another backup (verify --id, or backup.keep more of them)' },
+          {
+            hint: 'restore from another backup (--backup-id ID), and keep more of them (backup.keep)',
+          },
         );
       }
       checkDecoders(exits, manifest, label);

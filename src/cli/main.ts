@@ -1,4 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
+import { suggest } from '../config/explain.js';
 import { installInterruptCleanup } from '../engine/container.js';
 import { ExitCode, LifeboatError } from '../errors.js';
 import { VERSION } from '../paths.js';
@@ -95,10 +96,43 @@ function fail(error: unknown): number {
   return ExitCode.jobFailed;
 }
 
+/** Global options that take a value: the word after them is no command. */
+const VALUE_OPTIONS = new Set(['-c', '--config', '-r', '--recipe', '-s', '--set', '--root']);
+
+/**
+ * The first word that names no command. commander checks commands only after --help, so
+ * `lifeboat nosuchcommand --help` would print the top-level help and exit 0.
+ */
+function unknownCommand(program: Command, args: readonly string[]): CommanderError | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] ?? '';
+    if (arg === '--') return undefined;
+    if (arg.startsWith('-')) {
+      if (VALUE_OPTIONS.has(arg)) i++;
+      continue;
+    }
+    const names = program.commands.flatMap((c) => [c.name(), ...c.aliases()]);
+    if (arg === 'help' || names.includes(arg)) return undefined;
+    const close = suggest(arg, names);
+    process.stderr.write(
+      `error: unknown command '${arg}'${close ? `\n(Did you mean ${close}?)` : ''}\n(lifeboat --help lists the commands and options)\n`,
+    );
+    return new CommanderError(
+      ExitCode.usage,
+      'commander.unknownCommand',
+      `unknown command '${arg}'`,
+    );
+  }
+  return undefined;
+}
+
 async function main(): Promise<void> {
   const uninstall = installInterruptCleanup();
   try {
-    await buildProgram().parseAsync(process.argv);
+    const program = buildProgram();
+    const unknown = unknownCommand(program, process.argv.slice(2));
+    if (unknown) throw unknown;
+    await program.parseAsync(process.argv);
     const session = openedSession();
     if (session?.log.file && session.verbosity !== 'quiet')
       process.stderr.write(`log: ${session.log.file}\n`);

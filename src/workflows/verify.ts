@@ -6,7 +6,7 @@ import { connectEngine, engineVersion } from '../engine/engine.js';
 import { JobError, UsageError } from '../errors.js';
 import type { Log } from '../log/log.js';
 import { type BuildResult, buildRescueMedia } from '../media/build.js';
-import type { BuildManifest } from '../media/build-manifest.js';
+import { BUILD_MANIFEST_SCHEMA, type BuildManifest } from '../media/build-manifest.js';
 
 /**
  * `lifeboat verify --manifest FILE`: rebuild from the inputs a manifest.json names, compare every
@@ -39,6 +39,11 @@ export async function verifyBuild(request: VerifyRequest): Promise<void> {
       `--manifest ${file}: not a readable manifest.json (${(error as Error).message})`,
     );
   }
+  // Another format may name other inputs: comparing them as these would say something untrue.
+  if (recorded?.schema !== BUILD_MANIFEST_SCHEMA)
+    throw new UsageError(
+      `--manifest ${file}: a ${JSON.stringify(recorded?.schema)} manifest; this version of lifeboat verifies ${BUILD_MANIFEST_SCHEMA} manifests`,
+    );
   // Rebuilt beside the manifest (same file system, no copy), then removed: verify only says.
   const scratch = await mkdtemp(join(dirname(file), '.verify-'));
   let rebuilt: BuildResult;

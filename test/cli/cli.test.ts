@@ -28,6 +28,11 @@ describeTier('host', hostMissing())('lifeboat CLI', () => {
     const unknown = await lifeboat(['mkresuce']);
     expect(unknown.exitCode).toBe(2);
     expect(unknown.stderr).toContain("unknown command 'mkresuce'");
+    // With --help too: commander would print the top-level help and exit 0.
+    const withHelp = await lifeboat(['--set', 'boot.timeout=3', 'mkresuce', '--help']);
+    expect(withHelp.exitCode).toBe(2);
+    expect(withHelp.stderr).toContain("unknown command 'mkresuce'\n(Did you mean mkrescue?)");
+    expect(withHelp.stdout).toBe('');
     const badOption = await lifeboat(['dump', '--jsn']);
     expect(badOption.exitCode).toBe(2);
     expect(badOption.stderr).toContain("unknown option '--jsn'");
@@ -156,6 +161,23 @@ describeTier('host', hostMissing())('lifeboat CLI', () => {
         [],
       );
     }
+  });
+
+  it('verify refuses a manifest of a format it does not know, before any work', async () => {
+    const box = sandbox();
+    const manifest = join(box.dir, 'manifest.json');
+    writeFileSync(
+      manifest,
+      JSON.stringify({ schema: 'lifeboat.build/v9', inputs: {}, artifacts: [] }),
+    );
+    const result = await lifeboat(['verify', '--manifest', manifest, ...box.sets], {
+      env: box.env,
+    });
+    expect(result.exitCode, result.all).toBe(2);
+    expect(result.stderr).toContain(
+      `--manifest ${manifest}: a "lifeboat.build/v9" manifest; this version of lifeboat verifies lifeboat.build/v1 manifests`,
+    );
+    expect(readdirSync(box.dir).filter((n) => n.startsWith('.verify-'))).toEqual([]);
   });
 
   it('layoutonly runs through the step engine: a site step is in its plan', async () => {

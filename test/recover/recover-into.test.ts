@@ -153,6 +153,8 @@ describeTier('host', hostMissing())('recover --into DIR (rehearsal)', () => {
     const run = await recover(into, ['--unattended'], url);
     expect(run.exitCode).toBe(1);
     expect(run.stderr).toMatch(/damaged/);
+    // The hint names flags that exist.
+    expect(run.stderr).toContain('(--backup-id ID)');
     expect(existsSync(into) ? readdirSync(into) : []).toEqual([]);
   });
 
