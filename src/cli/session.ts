@@ -1,6 +1,7 @@
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type EffectiveConfig, loadConfig } from '../config/load.js';
-import { errorMessage } from '../errors.js';
+import { errorMessage, UsageError } from '../errors.js';
 import { RunLog, type Verbosity } from '../log/log.js';
 import type { Progress } from '../steps/run.js';
 
@@ -23,12 +24,29 @@ export interface Session {
 }
 
 export async function loadSessionConfig(options: GlobalOptions): Promise<EffectiveConfig> {
+  if (options.root !== undefined && options.root !== '/') checkRoot(options.root);
   return loadConfig({
     configFiles: options.config ?? [],
     sets: options.set ?? [],
     root: options.root ?? '/',
     ...(options.recipe === undefined ? {} : { recipe: options.recipe }),
   });
+}
+
+/** --root names a directory: a missing one or a file would read as a host with nothing on it. */
+function checkRoot(root: string): void {
+  let isDirectory = false;
+  try {
+    isDirectory = statSync(root).isDirectory();
+  } catch {
+    throw new UsageError(`--root ${root}: no such directory`, {
+      hint: 'Name the directory the protected host is mounted at (or leave --root out for /).',
+    });
+  }
+  if (!isDirectory)
+    throw new UsageError(`--root ${root}: not a directory`, {
+      hint: 'Name the directory the protected host is mounted at (or leave --root out for /).',
+    });
 }
 
 function verbosityOf(options: GlobalOptions): Verbosity {

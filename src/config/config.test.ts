@@ -195,6 +195,18 @@ describe('errors', () => {
     expect(({} as Record<string, unknown>).x).toBeUndefined();
   });
 
+  it('refuses at load what the boot menus would refuse only mid-build', async () => {
+    expect(await configError({ sets: ['boot.timeout=4000'] })).toBe(
+      '--set boot.timeout: boot.timeout: expected a number ≤ 3599, got 4000',
+    );
+    expect(await configError({ sets: ['kernel.cmdline=quiet root="x"'] })).toMatch(
+      /^--set kernel\.cmdline: kernel\.cmdline: expected no quotes or backslashes/,
+    );
+    expect(await configError({ sets: ['kernel.cmdline=quiet\tx'] })).toMatch(
+      /expected printable ASCII only/,
+    );
+  });
+
   it('lists the known keys when nothing is close', async () => {
     const file = write(join(etc, 'local.yaml'), 'boot:\n  zzzzzzzzzz: 1\n');
     expect(await configError()).toBe(

@@ -137,6 +137,12 @@ const kernelSection = section({
     .describe('Kernel version to take modules from (default: the host kernel).'),
   cmdline: z
     .string()
+    // isolinux and GRUB quote differently: the words are written verbatim into both menus.
+    .regex(
+      /^[\x20-\x7e]*$/,
+      'printable ASCII only (isolinux and GRUB menus carry the words as they are)',
+    )
+    .regex(/^[^"'\\]*$/, 'no quotes or backslashes (isolinux and GRUB quote differently)')
     .describe('Extra kernel arguments for the rescue system. ReaR KERNEL_CMDLINE.'),
 });
 
@@ -150,7 +156,8 @@ const bootSection = section({
     .number()
     .int()
     .min(0)
-    .describe('Seconds the boot menu waits before its default entry.'),
+    .max(3599, 'at most 3599 seconds, the ISO menu limit make-iso accepts')
+    .describe('Seconds the boot menu waits before its default entry (0 boots it at once).'),
   serialConsole: z.boolean().describe('Also use the first serial port as a console.'),
   firmware: z
     .array(z.enum(['bios', 'uefi']))

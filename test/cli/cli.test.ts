@@ -180,6 +180,23 @@ describeTier('host', hostMissing())('lifeboat CLI', () => {
     expect(readdirSync(box.dir).filter((n) => n.startsWith('.verify-'))).toEqual([]);
   });
 
+  it('refuses a --root that is missing or a file, before reading anything', async () => {
+    const box = sandbox();
+    const file = join(box.dir, 'file');
+    writeFileSync(file, '');
+    for (const [root, said] of [
+      [join(box.dir, 'missing'), 'no such directory'],
+      [file, 'not a directory'],
+    ] as const) {
+      for (const command of [['capture', '--out', join(box.dir, 'out')], ['mkbackuponly']]) {
+        const result = await lifeboat([...command, '--root', root, ...box.sets], { env: box.env });
+        expect(result.exitCode, result.all).toBe(2);
+        expect(result.stderr).toContain(`lifeboat: --root ${root}: ${said}`);
+      }
+    }
+    expect(existsSync(join(box.dir, 'out'))).toBe(false);
+  });
+
   it('layoutonly runs through the step engine: a site step is in its plan', async () => {
     const box = sandbox();
     const steps = join(box.dir, 'steps');
