@@ -19,7 +19,16 @@ export class DirectoryDestination implements BackupDestination {
     readonly dir: string,
   ) {}
 
-  async open(): Promise<void> {
+  async open(purpose: 'write' | 'read' = 'write'): Promise<void> {
+    if (purpose === 'read') {
+      // Recovery reads: a directory that is not there holds no backup, and is not made.
+      const found = await stat(this.dir).catch(() => undefined);
+      if (!found?.isDirectory())
+        throw new JobError(`backup.url ${this.display}: there is no directory ${this.dir}`, {
+          hint: 'check backup.url (and that the disk or share holding it is attached)',
+        });
+      return;
+    }
     try {
       await mkdir(this.dir, { recursive: true, mode: 0o700 });
       if (!(await stat(this.dir)).isDirectory()) throw new Error('not a directory');

@@ -42,7 +42,7 @@ export class MountDestination implements BackupDestination {
     private readonly log: Log,
   ) {}
 
-  async open(): Promise<void> {
+  async open(purpose: 'write' | 'read' = 'write'): Promise<void> {
     if (this.inner) return;
     const mountPoint = await mkdtemp(join(tmpdir(), 'lifeboat-backup-mnt-'));
     const args = [
@@ -70,7 +70,7 @@ export class MountDestination implements BackupDestination {
       rmdirSync(mountPoint);
     });
     this.inner = new DirectoryDestination(this.display, join(mountPoint, this.spec.path));
-    await this.inner.open();
+    await this.inner.open(purpose);
   }
 
   write(path: string, data: Readable): Promise<void> {

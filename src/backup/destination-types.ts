@@ -14,9 +14,9 @@ export interface BackupDestination {
   readonly localDevice?: string;
   /**
    * Make it reachable (mount, connect); one clear sentence and exit 1 when it is not. Called
-   * before any archive is started.
+   * before any archive is started. `read`: only to read backups (recovery); nothing is created.
    */
-  open(): Promise<void>;
+  open(purpose?: 'write' | 'read'): Promise<void>;
   write(path: string, data: Readable): Promise<void>;
   read(path: string): Promise<Readable>;
   /** Names directly under a directory ([] when it does not exist). */

@@ -224,7 +224,7 @@ async function verify(request: VerifyRequest): Promise<BackupRecord> {
   const destination = openDestination(config, log);
   const key = config.backup.encryptionKey;
   if (key) log.addSecret(key);
-  await destination.open();
+  await destination.open('read');
   try {
     const manifest = await chooseBackup(destination, hostname, request.id);
     const where = destination.display;
@@ -276,7 +276,7 @@ async function restore(request: RestoreRequest): Promise<RestoreResult> {
   const destination = openDestination(config, log);
   const key = config.backup.encryptionKey;
   if (key) log.addSecret(key);
-  await destination.open();
+  await destination.open('read');
   const started = Date.now();
   const gpgHome = manifest.archive.encryption === 'none' ? undefined : await privateGpgHome();
   try {

@@ -140,6 +140,18 @@ describeTier('host', hostMissing())('recover --into DIR (rehearsal)', () => {
     expect(readFileSync(join(used, 'etc', 'hostname'), 'utf8')).toBe('protected\n');
   });
 
+  it('a file:// backup.url that does not exist is reported, and not made', async () => {
+    const missing = join(box.dir, 'no-backups-here');
+    const run = await recover(
+      join(box.dir, 'restored-missing'),
+      ['--unattended'],
+      `file://${missing}`,
+    );
+    expect(run.exitCode, run.all).toBe(1);
+    expect(run.stderr).toContain(`there is no directory ${missing}`);
+    expect(existsSync(missing)).toBe(false);
+  });
+
   it('refuses a corrupt archive before anything is written into DIR', async () => {
     const url = `file://${join(box.dir, 'backups-corrupt')}`;
     const id = await makeBackup(tree, url);
