@@ -352,6 +352,14 @@ async function chooseBackup(
       `backup ${chosen} at ${destination.display}: backup.json is not a ${BACKUP_MANIFEST_FORMAT} manifest of this backup`,
     );
   }
+  // The archive is read from the manifest's own host directory: a copied or edited backup.json
+  // that names another host would fail there with a bare "no such file".
+  if (manifest.hostname !== hostname) {
+    throw new JobError(
+      `backup ${chosen} at ${destination.display}: backup.json names host ${JSON.stringify(manifest.hostname)}, but it is kept under ${hostname}/`,
+      { hint: 'Move the backup under the directory of the host it names, or restore another one.' },
+    );
+  }
   return manifest;
 }
 

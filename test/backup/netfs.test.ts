@@ -224,6 +224,21 @@ describeTier('fixture', missing)('NETFS backup and restore (real tar, zstd, gpg)
     );
   });
 
+  it('a backup.json that names another host than its directory is refused by verify, naming both', async () => {
+    const dir = work('other-host');
+    const { root } = makeSampleTree(join(dir, 'root'));
+    const dest = join(dir, 'dest');
+    expect((await mkbackuponly(root, `file://${dest}`)).exitCode).toBe(0);
+    const [id] = backupsOf(dest);
+    const manifest = manifestOf(dest, id as string);
+    manifest.hostname = 'another-host';
+    writeFileSync(join(dest, 'sample-host', id as string, 'backup.json'), JSON.stringify(manifest));
+    const config = await configWith([`backup.url=file://${dest}`]);
+    await expect(
+      netfsMethod.verify({ config, log: new MemoryLog(), hostname: 'sample-host' }),
+    ).rejects.toThrow(`backup.json names host "another-host", but it is kept under sample-host/`);
+  });
+
   it('an archive with a member that climbs out of the target (../x) is refused by verify, naming it', async () => {
     const dir = work('escape');
     const { root } = makeSampleTree(join(dir, 'root'));
