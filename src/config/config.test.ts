@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { UsageError } from '../errors.js';
-import { dumpEntries, formatDumpJson, formatDumpText } from './dump.js';
+import {
+  configWithoutSecrets,
+  dumpEntries,
+  formatDumpJson,
+  formatDumpText,
+  redactedConfig,
+} from './dump.js';
 import type { HostFacts } from './facts.js';
 import { ConfigError } from './layer.js';
 import { type LoadOptions, loadConfig } from './load.js';
@@ -326,6 +332,24 @@ describe('secrets', () => {
     expect(dumpEntries(effective).find((e) => e.key === 'backup.encryptionKey')?.value).toBe(
       '<redacted>',
     );
+  });
+
+  it("include a URL's password: listed for the log, <redacted> in dump, left out of a manifest", async () => {
+    write(
+      join(etc, 'local.yaml'),
+      'backup:\n  method: netfs\n  url: cifs://admin:s%40fe-PW@nas/share\noutput:\n  url: sftp://me:out-PW@host/media\n',
+    );
+    const effective = await load();
+    expect(effective.config.backup.url).toBe('cifs://admin:s%40fe-PW@nas/share');
+    expect(effective.secretValues.sort()).toEqual(['out-PW', 's%40fe-PW', 's@fe-PW'].sort());
+    const text = formatDumpText(effective);
+    expect(text).toMatch(/^backup\.url = "cifs:\/\/admin:<redacted>@nas\/share" +# local /m);
+    for (const out of [text, formatDumpJson(effective)]) expect(out).not.toMatch(/fe-PW|out-PW/);
+    const kept = configWithoutSecrets(effective.config);
+    expect(kept.backup).not.toHaveProperty('url');
+    expect(kept.output).not.toHaveProperty('url');
+    expect(kept.backup.method).toBe('netfs');
+    expect(redactedConfig(effective.config).output.url).toBe('sftp://me:<redacted>@host/media');
   });
 
   it('are not echoed in an error', async () => {

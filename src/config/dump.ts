@@ -1,6 +1,7 @@
 import type { Origin } from './layer.js';
 import { secretPaths } from './layer.js';
 import { type EffectiveConfig, LAYER_ORDER } from './load.js';
+import { URL_KEYS, urlPasswords, urlWithoutPassword } from './url-credentials.js';
 
 /**
  * `lifeboat dump`: the effective configuration, one key per line with the layers that made its
@@ -10,9 +11,15 @@ export const REDACTED = '<redacted>';
 
 /** A copy of the configuration with every secret that is set replaced by <redacted>. */
 export function redactedConfig<T extends object>(config: T): T {
-  return eachSecret(config, (parent, leaf) => {
-    parent[leaf] = REDACTED;
-  });
+  return eachSecret(
+    config,
+    (parent, leaf) => {
+      parent[leaf] = REDACTED;
+    },
+    (parent, leaf) => {
+      parent[leaf] = urlWithoutPassword(parent[leaf] as string, REDACTED);
+    },
+  );
 }
 
 /**
@@ -20,24 +27,36 @@ export function redactedConfig<T extends object>(config: T): T {
  * read it (a build manifest), secrets then coming from the configuration of whoever reads it.
  */
 export function configWithoutSecrets<T extends object>(config: T): T {
-  return eachSecret(config, (parent, leaf) => {
+  const drop = (parent: Record<string, unknown>, leaf: string) => {
     delete parent[leaf];
-  });
+  };
+  // A URL with a password goes whole, as a secret key does: the reader's configuration has it.
+  return eachSecret(config, drop, drop);
 }
 
+/**
+ * A copy with `change` applied to every secret key that is set, and `changeUrl` to every URL key
+ * whose URL carries a password.
+ */
 function eachSecret<T extends object>(
   config: T,
   change: (parent: Record<string, unknown>, leaf: string) => void,
+  changeUrl: (parent: Record<string, unknown>, leaf: string) => void,
 ): T {
   const copy = structuredClone(config) as Record<string, unknown>;
-  for (const path of secretPaths()) {
+  const visit = (path: string, apply: typeof change, when: (value: unknown) => boolean) => {
     const keys = path.split('.');
     const leaf = keys.pop() as string;
     let parent: unknown = copy;
     for (const key of keys) parent = (parent as Record<string, unknown> | undefined)?.[key];
-    if (parent && typeof parent === 'object' && leaf in parent)
-      change(parent as Record<string, unknown>, leaf);
-  }
+    if (parent && typeof parent === 'object' && leaf in parent) {
+      const record = parent as Record<string, unknown>;
+      if (when(record[leaf])) apply(record, leaf);
+    }
+  };
+  for (const path of secretPaths()) visit(path, change, () => true);
+  for (const path of URL_KEYS)
+    visit(path, changeUrl, (v) => typeof v === 'string' && urlPasswords(v).length > 0);
   return copy as T;
 }
 
@@ -64,7 +83,11 @@ export function dumpEntries(effective: EffectiveConfig): DumpEntry[] {
     }
     entries.push({
       key,
-      value: secrets.has(key) ? REDACTED : value,
+      value: secrets.has(key)
+        ? REDACTED
+        : (URL_KEYS as readonly string[]).includes(key) && typeof value === 'string'
+          ? urlWithoutPassword(value, REDACTED)
+          : value,
       origins: effective.origins.get(key) ?? [],
     });
   };

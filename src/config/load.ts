@@ -22,6 +22,7 @@ import {
   flagOperations,
   hostHasProgram,
 } from './sources.js';
+import { URL_KEYS, urlPasswords } from './url-credentials.js';
 
 /**
  * The layer stack, later wins:
@@ -139,9 +140,13 @@ export async function loadConfig(options: LoadOptions = {}): Promise<EffectiveCo
 
   // Every layer was checked on its own; this catches what only the whole can show.
   const config = configSchema.parse(merged.values) as Config;
-  const secretValues = secretPaths()
-    .map((path) => valueAt(merged.values, path))
-    .filter((v): v is string => typeof v === 'string');
+  const secretValues = [
+    ...secretPaths().map((path) => valueAt(merged.values, path)),
+    ...URL_KEYS.flatMap((path) => {
+      const url = valueAt(merged.values, path);
+      return typeof url === 'string' ? urlPasswords(url) : [];
+    }),
+  ].filter((v): v is string => typeof v === 'string');
   return {
     config,
     origins: merged.origins,

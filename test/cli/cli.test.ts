@@ -81,6 +81,37 @@ describeTier('host', hostMissing())('lifeboat CLI', () => {
     expect(json.stdout).not.toContain('correct horse');
   });
 
+  it('never shows a URL password: not in dump, not in the log, not in an error', async () => {
+    const box = sandbox();
+    const url = 'file://u:Canary-PW-1@localhost/nonexistent/backups';
+    const dump = await lifeboat(['dump', ...box.sets, '--set', `backup.url=${url}`], {
+      env: box.env,
+    });
+    expect(dump.exitCode, dump.all).toBe(0);
+    expect(dump.stdout).toContain(
+      'backup.url = "file://u:<redacted>@localhost/nonexistent/backups"',
+    );
+    const made = await lifeboat(
+      [
+        'mkbackuponly',
+        '--root',
+        box.dir,
+        ...box.sets,
+        '--set',
+        'backup.method=netfs',
+        '--set',
+        `backup.url=${url}`,
+      ],
+      { env: box.env },
+    );
+    expect(made.exitCode).not.toBe(0);
+    const logs = readdirSync(join(box.dir, 'log')).map((f) =>
+      readFileSync(join(box.dir, 'log', f), 'utf8'),
+    );
+    expect(logs.length).toBeGreaterThan(0);
+    for (const text of [dump.all, made.all, ...logs]) expect(text).not.toContain('Canary-PW-1');
+  });
+
   it('takes the recipe as a layer, and names a missing one', async () => {
     const box = sandbox();
     const recipe = join(box.dir, 'curl.yaml');

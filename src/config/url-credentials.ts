@@ -1,0 +1,33 @@
+/**
+ * A password in a URL (`sftp://user:PASSWORD@host/x`, `cifs://admin:PASSWORD@nas/share`) is a
+ * secret like any key marked secret: the log redacts it, `dump` shows <redacted>, and what is
+ * written for anyone to read (a build manifest) leaves the URL out.
+ */
+export const URL_KEYS = ['backup.url', 'output.url', 'recovery.notifyUrl'] as const;
+
+/** The URL's password as written and as decoded, or [] when it has none (or is no URL). */
+export function urlPasswords(value: string): string[] {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    // Not parseable as a URL: a user:password@ part may still be there.
+    const match = /^[a-z][a-z0-9+.-]*:\/\/[^/@:]*:([^/@]*)@/i.exec(value);
+    return match?.[1] ? [match[1]] : [];
+  }
+  if (url.password === '') return [];
+  let decoded = url.password;
+  try {
+    decoded = decodeURIComponent(url.password);
+  } catch {
+    // A malformed escape: the written form is all there is.
+  }
+  return [...new Set([url.password, decoded])];
+}
+
+/** The URL with its password shown as <redacted> (the user name stays: it says who logs in). */
+export function urlWithoutPassword(value: string, redacted: string): string {
+  const [password] = urlPasswords(value);
+  if (password === undefined) return value;
+  return value.replace(`:${password}@`, `:${redacted}@`);
+}
