@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { isAbsolute, relative, resolve } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { JobError } from '../errors.js';
 import { captureLayout } from '../layout/capture.js';
@@ -33,6 +33,18 @@ export interface CaptureOptions {
   log: Log;
   /** The architecture of a live host (kernel name); a root's own is read from its programs. */
   hostArch: string;
+}
+
+/**
+ * lifeboat's own output, work and log directories, as paths of the captured root when they are
+ * inside it: never captured, as they are never backed up (the next rescue system would carry
+ * the last one's ISO).
+ */
+export function lifeboatDirsIn(root: string, config: Config): string[] {
+  return [config.output.dir, config.paths.workDir, config.paths.logDir].flatMap((dir) => {
+    const inside = relative(root, resolve(dir));
+    return inside === '' || inside.startsWith('..') || isAbsolute(inside) ? [] : [`/${inside}`];
+  });
 }
 
 export interface CaptureResult {
@@ -75,7 +87,10 @@ export async function captureHost(options: CaptureOptions): Promise<CaptureResul
   );
 
   const copyAsIs = await step('files copied as they are', () =>
-    collectCopyAsIs(view, config.rescue.copyAsIs, config.rescue.copyAsIsExclude),
+    collectCopyAsIs(view, config.rescue.copyAsIs, [
+      ...config.rescue.copyAsIsExclude,
+      ...lifeboatDirsIn(view.root, config),
+    ]),
   );
 
   const network = await step('network', () => captureNetwork(view, { live }));
