@@ -1,7 +1,7 @@
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { chmod, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { UsageError } from '../errors.js';
+import { JobError, UsageError } from '../errors.js';
 import { onInterruptCleanup } from '../util/exit-cleanup.js';
 
 /**
@@ -21,6 +21,46 @@ export interface StagingArea {
   discard(): Promise<void>;
 }
 
+/**
+ * One build at a time into an output directory: a lock file beside it names the process that
+ * builds there. A lock whose process is gone (killed) is taken over. Returns the release.
+ */
+export function lockOutput(outDir: string): () => void {
+  const lock = join(dirname(outDir), `.${basename(outDir)}.lock`);
+  for (;;) {
+    try {
+      writeFileSync(lock, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = Number.parseInt(readFileSync(lock, 'utf8'), 10);
+      if (Number.isInteger(holder) && holder > 0 && processAlive(holder))
+        throw new JobError(
+          `--out ${outDir}: lifeboat (pid ${holder}) is building into it now; two builds into one directory would mix their media`,
+          { hint: 'Wait for that build, or name another output directory.' },
+        );
+      // Its process is gone (a SIGKILL): the lock is stale.
+      rmSync(lock, { force: true });
+    }
+  }
+  const release = () => rmSync(lock, { force: true });
+  const forget = onInterruptCleanup(release);
+  return () => {
+    forget();
+    release();
+  };
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists, as another user's.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export async function stageOutput(outDir: string): Promise<StagingArea> {
   const parent = dirname(outDir);
   try {
@@ -28,10 +68,15 @@ export async function stageOutput(outDir: string): Promise<StagingArea> {
   } catch {
     throw new UsageError(`--out ${outDir}: its parent directory ${parent} does not exist`);
   }
+  const unlock = lockOutput(outDir);
   const dir = join(parent, `.${basename(outDir)}.partial-${process.pid}-${Date.now()}`);
   await mkdir(dir, { mode: 0o700 });
   // Ctrl-C exits without running the caller's catch: the staging area goes then too.
-  const forget = onInterruptCleanup(() => rmSync(dir, { recursive: true, force: true }));
+  const forgetDir = onInterruptCleanup(() => rmSync(dir, { recursive: true, force: true }));
+  const forget = () => {
+    forgetDir();
+    unlock();
+  };
   return {
     dir,
     async commit() {
