@@ -25,8 +25,15 @@ sgdisk \
   --new=2:0:+100M --typecode=2:EF00 --change-name=2:esp \
   --new=3:0:0 --typecode=3:8E00 --change-name=3:lvm \
   "$disk"
-# The kernel rereads the table; udev makes the partition nodes.
-blockdev --rereadpt "$disk"
+# The kernel rereads the table; udev makes the partition nodes. udev is still probing the disk
+# after sgdisk's change (the device is busy then): wait for it, and retry a busy reread.
+udevadm settle
+for try in 1 2 3 4 5; do
+  blockdev --rereadpt "$disk" && break
+  [ "$try" = 5 ] && exit 1
+  sleep 1
+  udevadm settle
+done
 udevadm settle
 
 # LVM: root and swap in drillvg, with free space left in the VG as on a real server (and room
