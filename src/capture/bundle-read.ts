@@ -43,6 +43,15 @@ export interface StoreProblem {
   paths: string[];
 }
 
+/** The files of the problems, for a message: `/etc/x (missing), /usr/bin/y (damaged)`, at most `max`. */
+export function describeStoreProblems(problems: readonly StoreProblem[], max = 5): string {
+  const named = problems.flatMap((p) =>
+    p.paths.map((path) => `${path} (${p.problem === 'missing' ? 'missing' : 'damaged'})`),
+  );
+  const more = named.length - max;
+  return `${named.slice(0, max).join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
+}
+
 /** The store files the manifest needs that are missing or damaged, sorted by sha256; [] when sound. */
 export async function verifyBundle(dir: string): Promise<StoreProblem[]> {
   const { manifest, dir: absolute } = await readBundle(dir);

@@ -20,7 +20,13 @@ import { CAPTURE_SCHEMA_FAMILY } from './bundle-validate.js';
 import { canonicalJson } from './canonical-json.js';
 import { type CaptureManifest, MANIFEST_FILE, STORE_DIR } from './manifest.js';
 
-export { type Bundle, readBundle, type StoreProblem, verifyBundle } from './bundle-read.js';
+export {
+  type Bundle,
+  describeStoreProblems,
+  readBundle,
+  type StoreProblem,
+  verifyBundle,
+} from './bundle-read.js';
 export { bundleFilePath } from './bundle-store.js';
 
 /**

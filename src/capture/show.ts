@@ -23,6 +23,8 @@ import { countOf, formatBytes } from './show-units.js';
 export interface CaptureSummaryOptions {
   /** Size of the bundle on disk (manifest and content store), when the caller measured it. */
   bundleBytes?: number;
+  /** Stored files that are missing or damaged (verifyBundle): a problem like any other. */
+  damagedFiles?: number;
 }
 
 const LABEL_WIDTH = 17;
@@ -43,7 +45,7 @@ export function formatCaptureSummary(
     bootloader(manifest.bootloader),
     files(manifest, options.bundleBytes),
     warnings(manifest.warnings),
-    [problemsLine(manifest)],
+    [problemsLine(manifest, options.damagedFiles)],
   ];
   return `${sections.map((lines) => lines.join('\n')).join('\n\n')}\n`;
 }
@@ -309,7 +311,7 @@ function warnings(all: readonly string[]): string[] {
 }
 
 /** The last line: every "!" above, counted by kind. */
-function problemsLine(manifest: CaptureManifest): string {
+function problemsLine(manifest: CaptureManifest, damagedFiles = 0): string {
   const { programs, libraries, copyAsIs, kernel } = manifest;
   const requiredMissing = programs.missing.filter((p) => p.required).length;
   const counts: [number, string, string][] = [
@@ -320,6 +322,7 @@ function problemsLine(manifest: CaptureManifest): string {
     [kernel?.image === null ? 1 : 0, 'kernel image', 'missing'],
     [kernel?.notFound.filter((m) => !baseOnly(m)).length ?? 0, 'module', 'not found'],
     [kernel?.firmware.missing.length ?? 0, 'firmware file', 'missing'],
+    [damagedFiles, 'stored file', 'missing or damaged'],
   ];
   const parts = counts
     .filter(([count]) => count > 0)

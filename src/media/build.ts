@@ -14,7 +14,12 @@ import { dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { BackupMethod } from '../backup/method.js';
 import { backupMethodFor } from '../backup/methods.js';
-import { bundleFilePath, readBundle, verifyBundle } from '../capture/bundle.js';
+import {
+  bundleFilePath,
+  describeStoreProblems,
+  readBundle,
+  verifyBundle,
+} from '../capture/bundle.js';
 import { canonicalJson } from '../capture/canonical-json.js';
 import { MANIFEST_FILE } from '../capture/manifest.js';
 import { configWithoutSecrets } from '../config/dump.js';
@@ -115,7 +120,7 @@ export async function buildRescueMedia(options: BuildOptions): Promise<BuildResu
   const damaged = await verifyBundle(bundleDir);
   if (damaged.length > 0) {
     throw new JobError(
-      `${bundleDir}: ${damaged.length} stored file(s) are missing or damaged; capture again`,
+      `${bundleDir}: ${damaged.length} stored file(s) are missing or damaged: ${describeStoreProblems(damaged)}; capture again`,
     );
   }
   if (capture.identity.arch !== BUILDER_ARCH) {

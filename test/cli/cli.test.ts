@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
+import { bundleFilePath } from '../../src/capture/bundle.js';
 import { lifeboat, ROOT, sandbox } from '../support/cli.js';
 import { describeTier, hostMissing } from '../support/tiers.js';
 
@@ -226,6 +227,47 @@ describeTier('host', hostMissing())('lifeboat CLI', () => {
       }
     }
     expect(existsSync(join(box.dir, 'out'))).toBe(false);
+  });
+
+  it("names a damaged capture bundle's files in show, diff and never calls it clean", async () => {
+    const box = sandbox();
+    const root = join(box.dir, 'root');
+    mkdirSync(join(root, 'etc', 'app'), { recursive: true });
+    writeFileSync(join(root, 'etc', 'hostname'), 'small\n');
+    writeFileSync(join(root, 'etc', 'app', 'app.conf'), 'setting=1\n');
+    const bundle = join(box.dir, 'capture');
+    const made = await lifeboat(
+      [
+        'capture',
+        '--root',
+        root,
+        '--out',
+        bundle,
+        ...box.sets,
+        '--set',
+        'rescue.copyAsIs=[/etc/app]',
+      ],
+      { env: box.env },
+    );
+    expect(made.exitCode, made.all).toBe(0);
+    const capture = JSON.parse(readFileSync(join(bundle, 'capture.json'), 'utf8')) as {
+      files: { path: string; sha256?: string }[];
+    };
+    const sha = capture.files.find((f) => f.path === '/etc/app/app.conf')?.sha256 ?? '';
+    writeFileSync(bundleFilePath(bundle, sha), 'tampered\n');
+
+    const show = await lifeboat(['capture', 'show', bundle], { env: box.env });
+    expect(show.exitCode).toBe(1);
+    expect(show.stdout).not.toContain('Problems: none');
+    expect(show.stdout).toContain('1 stored file missing or damaged');
+    expect(show.stderr).toContain('/etc/app/app.conf (damaged)');
+    expect(show.all).not.toContain('[object Object]');
+    const diff = await lifeboat(['capture', 'diff', bundle, bundle], { env: box.env });
+    expect(diff.exitCode).toBe(2);
+    expect(diff.stderr).toContain(
+      '1 stored file(s) are missing or damaged: /etc/app/app.conf (damaged)',
+    );
+    expect(diff.stdout).not.toMatch(/identical|no change/i);
   });
 
   it('layoutonly runs through the step engine: a site step is in its plan', async () => {

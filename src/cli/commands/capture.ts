@@ -1,10 +1,15 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { readBundle, verifyBundle, writeBundle } from '../../capture/bundle.js';
+import {
+  describeStoreProblems,
+  readBundle,
+  verifyBundle,
+  writeBundle,
+} from '../../capture/bundle.js';
 import { captureHost } from '../../capture/capture.js';
 import { diffCaptures, formatCaptureDiff } from '../../capture/diff.js';
 import { formatCaptureSummary } from '../../capture/show.js';
-import { JobError } from '../../errors.js';
+import { JobError, UsageError } from '../../errors.js';
 import { type GlobalOptions, openSession } from '../session.js';
 
 function mib(bytes: number): string {
@@ -54,11 +59,11 @@ export function registerCapture(program: Command): void {
     .argument('<dir>', 'the bundle directory')
     .action(async (dir: string) => {
       const bundle = await readBundle(resolve(dir));
-      process.stdout.write(formatCaptureSummary(bundle.manifest));
       const damaged = await verifyBundle(resolve(dir));
+      process.stdout.write(formatCaptureSummary(bundle.manifest, { damagedFiles: damaged.length }));
       if (damaged.length > 0) {
         throw new JobError(
-          `${dir}: ${damaged.length} stored file(s) are missing or damaged: ${damaged.slice(0, 5).join(', ')}`,
+          `${dir}: ${damaged.length} stored file(s) are missing or damaged: ${describeStoreProblems(damaged)}`,
           {
             hint: 'Capture again; a damaged bundle must not be built from.',
           },
@@ -72,6 +77,15 @@ export function registerCapture(program: Command): void {
     .argument('<a>', 'the older bundle')
     .argument('<b>', 'the newer bundle')
     .action(async (a: string, b: string) => {
+      // A damaged store would compare as its manifest says, not as it is: refuse, naming it.
+      for (const dir of [a, b]) {
+        const damaged = await verifyBundle(resolve(dir));
+        if (damaged.length > 0)
+          throw new UsageError(
+            `${dir}: ${damaged.length} stored file(s) are missing or damaged: ${describeStoreProblems(damaged)}`,
+            { hint: 'Capture again; a damaged bundle cannot be compared.' },
+          );
+      }
       const diff = diffCaptures(
         (await readBundle(resolve(a))).manifest,
         (await readBundle(resolve(b))).manifest,
