@@ -51,7 +51,7 @@ import {
 } from './build-manifest.js';
 import { captureLayer } from './capture-layer.js';
 import { directoryLayer } from './capture-layer-dir.js';
-import { stageOutput } from './output-dir.js';
+import { checkOutputDir, outputFailure, stageOutput } from './output-dir.js';
 
 /**
  * build: capture bundle + configuration (recipe included) → rescue media, in the builder
@@ -136,6 +136,8 @@ export async function buildRescueMedia(options: BuildOptions): Promise<BuildResu
     );
   }
   const outputs = requestedOutputs(config);
+  const outDir = resolve(options.outDir);
+  checkOutputDir(outDir);
   // What the rescue system needs to restore with the backup method (none: nothing).
   const method = backupMethodFor(config, 'rescue');
 
@@ -168,7 +170,6 @@ export async function buildRescueMedia(options: BuildOptions): Promise<BuildResu
   );
 
   // 3. Every input, known before anything is built; an output made from the same ones is kept.
-  const outDir = resolve(options.outDir);
   const epoch =
     config.sourceDateEpoch ?? (await derivedEpoch(engine, image, config.paths.workDir, log));
   const inputs: BuildInputs = {
@@ -300,7 +301,7 @@ export async function buildRescueMedia(options: BuildOptions): Promise<BuildResu
     return { manifest, outDir, artifacts, upToDate: false, outputs };
   } catch (error) {
     await staging.discard();
-    throw error;
+    throw outputFailure(error, outDir) ?? error;
   }
 }
 

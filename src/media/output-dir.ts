@@ -1,13 +1,22 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { chmod, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { JobError, UsageError } from '../errors.js';
 import { onInterruptCleanup } from '../util/exit-cleanup.js';
 
 /**
- * Artifacts are written into a private temporary directory beside the output directory and moved
- * into place only when the build is complete: a failed or interrupted build leaves no partial
- * artifact. Every artifact is 0600 — an initrd can hold keys the recipe asked for.
+ * Artifacts are written into a private staging directory inside the output directory (so they
+ * are on its file system, whatever is mounted there: a USB stick) and moved into place only when
+ * the build is complete: a failed or interrupted build leaves no partial artifact. Every
+ * artifact is 0600 — an initrd can hold keys the recipe asked for.
  */
 export interface StagingArea {
   /** Write artifacts here. */
@@ -21,12 +30,37 @@ export interface StagingArea {
   discard(): Promise<void>;
 }
 
+const LOCK_NAME = '.lifeboat-build.lock';
+
 /**
- * One build at a time into an output directory: a lock file beside it names the process that
- * builds there. A lock whose process is gone (killed) is taken over. Returns the release.
+ * Whether --out can take media, checked before any work: a directory (or a name whose parent is
+ * one) that this process may write. One sentence otherwise, exit 2.
+ */
+export function checkOutputDir(outDir: string): void {
+  const existing = statOrUndefined(outDir);
+  if (existing && !existing.isDirectory())
+    throw new UsageError(`--out ${outDir}: is a file, not a directory`, {
+      hint: 'Name a directory for the media (it is made when missing).',
+    });
+  const parent = dirname(outDir);
+  if (!existing && !statOrUndefined(parent)?.isDirectory())
+    throw new UsageError(`--out ${outDir}: its parent directory ${parent} does not exist`);
+  const where = existing ? outDir : parent;
+  try {
+    accessSync(where, constants.W_OK);
+  } catch (error) {
+    throw new UsageError(`--out ${outDir}: ${where} cannot be written (${osReason(error)})`, {
+      hint: 'Name a directory on a writable file system.',
+    });
+  }
+}
+
+/**
+ * One build at a time into an output directory: a lock file in it names the process that builds
+ * there. A lock whose process is gone (killed) is taken over. Returns the release.
  */
 export function lockOutput(outDir: string): () => void {
-  const lock = join(dirname(outDir), `.${basename(outDir)}.lock`);
+  const lock = join(outDir, LOCK_NAME);
   for (;;) {
     try {
       writeFileSync(lock, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
@@ -51,28 +85,33 @@ export function lockOutput(outDir: string): () => void {
   };
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists, as another user's.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 export async function stageOutput(outDir: string): Promise<StagingArea> {
-  const parent = dirname(outDir);
+  checkOutputDir(outDir);
+  const made = !statOrUndefined(outDir);
+  await mkdir(outDir, { recursive: true, mode: 0o700 });
+  // An output directory this build made goes again when the build fails: nothing was there.
+  const removeIfMade = () => {
+    if (made) rmdirSync(outDir);
+  };
+  let unlock: () => void;
   try {
-    if (!(await stat(parent)).isDirectory()) throw new Error('not a directory');
-  } catch {
-    throw new UsageError(`--out ${outDir}: its parent directory ${parent} does not exist`);
+    unlock = lockOutput(outDir);
+  } catch (error) {
+    removeIfMade();
+    throw error;
   }
-  const unlock = lockOutput(outDir);
-  const dir = join(parent, `.${basename(outDir)}.partial-${process.pid}-${Date.now()}`);
+  const dir = join(outDir, `.partial-${process.pid}-${Date.now()}`);
   await mkdir(dir, { mode: 0o700 });
   // Ctrl-C exits without running the caller's catch: the staging area goes then too.
-  const forgetDir = onInterruptCleanup(() => rmSync(dir, { recursive: true, force: true }));
+  const forgetDir = onInterruptCleanup(() => {
+    rmSync(dir, { recursive: true, force: true });
+    unlock();
+    try {
+      removeIfMade();
+    } catch {
+      // Not empty after all: someone else's files are there now; leave them.
+    }
+  });
   const forget = () => {
     forgetDir();
     unlock();
@@ -80,8 +119,6 @@ export async function stageOutput(outDir: string): Promise<StagingArea> {
   return {
     dir,
     async commit() {
-      forget();
-      await mkdir(outDir, { recursive: true, mode: 0o700 });
       const names = (await readdir(dir)).sort();
       for (const name of names) {
         const isDir = (await stat(join(dir, name))).isDirectory();
@@ -91,11 +128,70 @@ export async function stageOutput(outDir: string): Promise<StagingArea> {
         await rename(join(dir, name), join(outDir, name));
       }
       await rm(dir, { recursive: true, force: true });
+      forget();
       return names;
     },
     async discard() {
-      forget();
       await rm(dir, { recursive: true, force: true });
+      forget();
+      try {
+        removeIfMade();
+      } catch {
+        // Not empty: leave what is there.
+      }
     },
   };
+}
+
+/**
+ * An error of the operating system while the media were written, as one sentence that says
+ * where and what to do; undefined for anything else (a bug, which must say so).
+ */
+export function outputFailure(error: unknown, outDir: string): JobError | undefined {
+  const code = (error as NodeJS.ErrnoException)?.code;
+  const hints: Record<string, string> = {
+    ENOSPC: 'Free space there, or name another output directory.',
+    EDQUOT: 'Free space there (a disk quota is full), or name another output directory.',
+    EROFS: 'Name a directory on a writable file system.',
+    EACCES: 'Name a directory this user may write.',
+    EPERM: 'Name a directory this user may write.',
+    EIO: 'The device reports errors: check it, or name another output directory.',
+  };
+  const hint = code ? hints[code] : undefined;
+  if (!hint) return undefined;
+  return new JobError(`writing the media into ${outDir} failed: ${osReason(error)}`, {
+    hint,
+    cause: error,
+  });
+}
+
+function osReason(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException)?.code;
+  const reasons: Record<string, string> = {
+    ENOSPC: 'no space left on the device',
+    EDQUOT: 'the disk quota is exceeded',
+    EROFS: 'the file system is read-only',
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    EIO: 'input/output error',
+  };
+  return (code && reasons[code]) ?? (error instanceof Error ? error.message : String(error));
+}
+
+function statOrUndefined(path: string) {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists, as another user's.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

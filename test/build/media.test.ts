@@ -89,8 +89,11 @@ afterAll(() => {
 const artifactHashes = (b: Built) =>
   Object.fromEntries(b.manifest.artifacts.map((a) => [a.name, a.sha256]));
 
-/** Entries beside `out` that a build left behind: staging areas of a failed or killed build. */
-const leftovers = () => readdirSync(box.dir).filter((name) => name.includes('.partial-'));
+/** What a build left behind in or beside `out`: staging areas and locks of a failed or killed build. */
+const leftovers = () =>
+  readdirSync(box.dir, { recursive: true, encoding: 'utf8' }).filter((name) =>
+    /(^|\/)(\.partial-|\.lifeboat-build\.lock)/.test(name),
+  );
 
 describeTier('engine', engineWhy ?? fixtureWhy)(
   'lifeboat build (real engine, example host)',
