@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { JobError } from '../errors.js';
 import { onInterruptCleanup } from '../util/exit-cleanup.js';
+import { osError } from '../util/os-error.js';
 import type { BackupDestination } from './destination-types.js';
 
 /**
@@ -52,7 +53,12 @@ export class DirectoryDestination implements BackupDestination {
       await rename(partial, final);
     } catch (error) {
       await rm(partial, { force: true });
-      throw error;
+      const known = osError(error);
+      if (!known) throw error;
+      throw new JobError(`backup.url ${this.display}: writing ${final} failed: ${known.reason}`, {
+        hint: known.hint,
+        cause: error,
+      });
     } finally {
       forget();
     }

@@ -54,7 +54,7 @@ describe('the output directory', () => {
     expect(said?.message).toBe(
       'writing the media into /media/stick failed: no space left on the device',
     );
-    expect(said?.hint).toBe('Free space there, or name another output directory.');
+    expect(said?.hint).toBe('Free space there, or use another place.');
     expect(outputFailure(new TypeError('a bug'), '/media/stick')).toBeUndefined();
   });
 });

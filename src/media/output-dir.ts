@@ -11,6 +11,7 @@ import { chmod, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { JobError, UsageError } from '../errors.js';
 import { onInterruptCleanup } from '../util/exit-cleanup.js';
+import { osError, osReason } from '../util/os-error.js';
 
 /**
  * Artifacts are written into a private staging directory inside the output directory (so they
@@ -148,34 +149,12 @@ export async function stageOutput(outDir: string): Promise<StagingArea> {
  * where and what to do; undefined for anything else (a bug, which must say so).
  */
 export function outputFailure(error: unknown, outDir: string): JobError | undefined {
-  const code = (error as NodeJS.ErrnoException)?.code;
-  const hints: Record<string, string> = {
-    ENOSPC: 'Free space there, or name another output directory.',
-    EDQUOT: 'Free space there (a disk quota is full), or name another output directory.',
-    EROFS: 'Name a directory on a writable file system.',
-    EACCES: 'Name a directory this user may write.',
-    EPERM: 'Name a directory this user may write.',
-    EIO: 'The device reports errors: check it, or name another output directory.',
-  };
-  const hint = code ? hints[code] : undefined;
-  if (!hint) return undefined;
-  return new JobError(`writing the media into ${outDir} failed: ${osReason(error)}`, {
-    hint,
+  const known = osError(error);
+  if (!known) return undefined;
+  return new JobError(`writing the media into ${outDir} failed: ${known.reason}`, {
+    hint: known.hint,
     cause: error,
   });
-}
-
-function osReason(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException)?.code;
-  const reasons: Record<string, string> = {
-    ENOSPC: 'no space left on the device',
-    EDQUOT: 'the disk quota is exceeded',
-    EROFS: 'the file system is read-only',
-    EACCES: 'permission denied',
-    EPERM: 'operation not permitted',
-    EIO: 'input/output error',
-  };
-  return (code && reasons[code]) ?? (error instanceof Error ? error.message : String(error));
 }
 
 function statOrUndefined(path: string) {

@@ -270,6 +270,34 @@ describeTier('fixture', missing)('NETFS backup and restore (real tar, zstd, gpg)
     ).rejects.toThrow('its member ../x has a ".." component');
   });
 
+  it('a full file:// destination is one sentence naming it and the file, and keeps no partial file', async () => {
+    const dir = work('full');
+    const { root } = makeSampleTree(join(dir, 'root'));
+    writeFileSync(join(root, 'srv-data.bin'), Buffer.alloc(1024 * 1024, 7));
+    // A real full disk: a 64 KiB tmpfs, far smaller than the archive (1 MiB, not compressed).
+    const small = join(dir, 'small');
+    mkdirSync(small);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=0700', 'tmpfs', small]);
+    try {
+      const made = await mkbackuponly(root, `file://${small}`, [
+        '--set',
+        'backup.compression=none',
+      ]);
+      expect(made.exitCode, made.all).toBe(1);
+      expect(made.stderr).toMatch(
+        new RegExp(
+          `backup\\.url file://${small}: writing ${small}/sample-host/\\w+/backup\\.tar failed: no space left on the device`,
+        ),
+      );
+      expect(made.stderr).not.toMatch(/ENOSPC|\bat .*\.m?js:\d+/);
+      expect(readdirSync(small, { recursive: true, encoding: 'utf8' })).not.toContainEqual(
+        expect.stringMatching(/\.partial-/),
+      );
+    } finally {
+      execFileSync('umount', [small]);
+    }
+  });
+
   it('an sftp server that does not answer fails the run in one sentence before any archive, exit 1', async () => {
     const dir = work('unreachable');
     const { root } = makeSampleTree(join(dir, 'root'));
