@@ -1,7 +1,5 @@
-import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { execFile, spawnSync } from 'node:child_process';
+import { privateTempDir } from '../util/temp-dir.js';
 import type { BackupManifest } from './netfs-manifest.js';
 import type { ChainProgram } from './pipeline.js';
 
@@ -52,14 +50,20 @@ export interface GpgHome {
 
 export async function privateGpgHome(): Promise<GpgHome> {
   // Short: gpg-agent's socket lives in it and a socket path has at most 107 bytes.
-  const dir = await mkdtemp(join(tmpdir(), 'lb-gpg-'));
+  // gpg starts an agent that lives in the home until told to stop: on Ctrl-C too.
+  const home = await privateTempDir('lb-gpg-', {
+    onInterrupt: (dir) => {
+      spawnSync('gpgconf', ['--homedir', dir, '--kill', 'gpg-agent'], { timeout: 5000 });
+    },
+  });
+  const { dir } = home;
   return {
     dir,
     async dispose() {
       await new Promise<void>((resolve) =>
         execFile('gpgconf', ['--homedir', dir, '--kill', 'gpg-agent'], () => resolve()),
       );
-      await rm(dir, { recursive: true, force: true });
+      await home.dispose();
     },
   };
 }

@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, Transform, type Writable } from 'node:stream';
 import type { Config } from '../config/schema.js';
 import { JobError } from '../errors.js';
 import type { Log } from '../log/log.js';
 import { VERSION } from '../paths.js';
+import { privateTempDir } from '../util/temp-dir.js';
 import {
   ARCHIVE_SUFFIX,
   compressor,
@@ -104,7 +104,9 @@ async function backup(request: BackupRequest): Promise<BackupRecord> {
   const key = config.backup.encryptionKey;
   if (key) log.addSecret(key);
   await destination.open();
-  const work = await mkdtemp(join(tmpdir(), 'lifeboat-backup-'));
+  // The archive's index (every path of the host) and nothing else: private, gone on Ctrl-C too.
+  const workDir = await privateTempDir('lifeboat-backup-');
+  const work = workDir.dir;
   let gpgHome: GpgHome | undefined;
   let dir: string | undefined;
   try {
@@ -214,7 +216,7 @@ async function backup(request: BackupRequest): Promise<BackupRecord> {
     throw error;
   } finally {
     await gpgHome?.dispose();
-    await rm(work, { recursive: true, force: true });
+    await workDir.dispose();
     await destination.close();
   }
 }

@@ -50,14 +50,25 @@ export function parseManifest(text: string, file: string): CaptureManifest {
     new UsageError(`${file} is damaged: ${what}`, { hint: 'Capture the host again.' });
   for (const section of SECTIONS) {
     if (!(section in value)) throw damaged(`the "${section}" section is missing`);
+    // kernel and layout are null when the host had none; every other section is a mapping.
+    const nullable = section === 'kernel' || section === 'layout';
+    if (!isObject(value[section]) && !(nullable && value[section] === null))
+      throw damaged(`the "${section}" section is not a mapping`);
   }
+  const identity = value.identity as Record<string, unknown>;
+  for (const key of ['hostname', 'arch'])
+    if (typeof identity[key] !== 'string') throw damaged(`identity.${key} is not a string`);
   if (!Array.isArray(value.warnings) || !value.warnings.every((w) => typeof w === 'string')) {
     throw damaged('"warnings" is not a list of strings');
   }
   if (!Array.isArray(value.files)) throw damaged('"files" is not a list');
+  const symlinks = new Set<string>();
   value.files.forEach((record, index) => {
-    const problem = fileRecordProblem(record);
+    const problem =
+      fileRecordProblem(record) ?? throughSymlink(record as { path: string }, symlinks);
     if (problem !== undefined) throw damaged(`files[${index}]: ${problem}`);
+    if ((record as { type: string }).type === 'symlink')
+      symlinks.add((record as { path: string }).path);
   });
   return value as unknown as CaptureManifest;
 }
@@ -77,6 +88,14 @@ function fileRecordProblem(record: unknown): string | undefined {
   if (!isObject(record)) return 'not an object';
   if (typeof record.path !== 'string' || !record.path.startsWith('/'))
     return 'path is not absolute';
+  // A path is where the file goes in the rescue system: one that climbs (/../tmp/x) or is spelt
+  // two ways (/etc//x, /etc/./x) would land somewhere else than it says.
+  const segments = record.path.split('/').slice(1);
+  if (
+    record.path !== '/' &&
+    segments.some((s) => s === '' || s === '.' || s === '..' || s.includes('\0'))
+  )
+    return `${JSON.stringify(record.path)}: not a plain path (no "..", ".", "//" or NUL)`;
   const at = record.path;
   if (!isId(record.uid) || !isId(record.gid)) return `${at}: uid/gid are not numbers`;
   switch (record.type) {
@@ -95,6 +114,23 @@ function fileRecordProblem(record: unknown): string | undefined {
     default:
       return `${at}: unknown type ${JSON.stringify(record.type)}`;
   }
+}
+
+/**
+ * A record under a symlink the capture also holds (/etc/zz -> /, then /etc/zz/x): the build
+ * would write through the link, somewhere else than the path says. Records are sorted, so a
+ * link comes before what is under it.
+ */
+function throughSymlink(
+  record: { path: string },
+  symlinks: ReadonlySet<string>,
+): string | undefined {
+  const parts = record.path.split('/');
+  for (let i = parts.length - 1; i > 1; i--) {
+    const above = parts.slice(0, i).join('/');
+    if (symlinks.has(above)) return `${record.path}: lies under the symlink ${above}`;
+  }
+  return undefined;
 }
 
 function xattrsProblem(xattrs: unknown, at: string): string | undefined {

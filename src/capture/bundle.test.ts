@@ -308,4 +308,39 @@ describe('readBundle', () => {
     expect((error as Error).message).toBe(`${json} is damaged: files[0]: /x: bad sha256`);
     expect(() => bundleFilePath(dir, '../x')).toThrow(/not a sha256/);
   });
+
+  it('refuses a capture.json whose paths escape, go through its own symlinks, or whose sections are no mappings', async () => {
+    const dir = join(place, 'escapes');
+    const json = join(dir, 'capture.json');
+    await mkdir(dir);
+    const record = (path: string): FileRecord => ({
+      path,
+      type: 'file',
+      mode: '0644',
+      uid: 0,
+      gid: 0,
+      size: 1,
+      sha256: sha('x'),
+    });
+    const refused = async (manifest: unknown) => {
+      await writeFile(json, JSON.stringify(manifest));
+      const error = await readBundle(dir).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(UsageError);
+      return (error as Error).message;
+    };
+    expect(await refused(manifestOf([record('/../../../../tmp/x')]))).toBe(
+      `${json} is damaged: files[0]: "/../../../../tmp/x": not a plain path (no "..", ".", "//" or NUL)`,
+    );
+    expect(await refused(manifestOf([record('/etc//x')]))).toMatch(/not a plain path/);
+    const link: FileRecord = { path: '/etc/zz', type: 'symlink', uid: 0, gid: 0, target: '/' };
+    expect(await refused(manifestOf([link, record('/etc/zz/tmp/x')]))).toBe(
+      `${json} is damaged: files[1]: /etc/zz/tmp/x: lies under the symlink /etc/zz`,
+    );
+    expect(await refused({ ...manifestOf([]), identity: 'pc1' })).toBe(
+      `${json} is damaged: the "identity" section is not a mapping`,
+    );
+    expect(await refused({ ...manifestOf([]), identity: { hostname: 'pc1' } })).toBe(
+      `${json} is damaged: identity.arch is not a string`,
+    );
+  });
 });

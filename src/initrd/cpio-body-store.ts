@@ -1,7 +1,8 @@
 import type { FileHandle } from 'node:fs/promises';
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { privateTempDir, type TempDir } from '../util/temp-dir.js';
 import { type CpioBody, EMPTY_BODY, memoryBody } from './cpio-entry.js';
 
 /**
@@ -30,13 +31,14 @@ class SpillFile {
   #flushed = 0;
 
   private constructor(
-    private readonly directory: string,
+    private readonly directory: TempDir,
     private readonly handle: FileHandle,
   ) {}
 
   static async create(parent: string): Promise<SpillFile> {
-    const directory = await mkdtemp(join(parent, 'lifeboat-cpio-'));
-    const handle = await open(join(directory, 'bodies'), 'w+', 0o600);
+    // The rescue root's file bodies (keys a recipe embeds among them): gone on Ctrl-C too.
+    const directory = await privateTempDir('lifeboat-cpio-', { parent });
+    const handle = await open(join(directory.dir, 'bodies'), 'w+', 0o600);
     return new SpillFile(directory, handle);
   }
 
@@ -77,7 +79,7 @@ class SpillFile {
 
   async dispose(): Promise<void> {
     await this.handle.close().catch(() => {});
-    await rm(this.directory, { recursive: true, force: true });
+    await this.directory.dispose();
   }
 }
 

@@ -298,6 +298,57 @@ describeTier('fixture', missing)('NETFS backup and restore (real tar, zstd, gpg)
     }
   });
 
+  it('Ctrl-C during an encrypted backup leaves no gpg-agent, temporary directory or partial file', async () => {
+    const dir = work('interrupted');
+    const { root } = makeSampleTree(join(dir, 'root'));
+    // Enough random bytes that the archive is still being written when the signal comes.
+    execFileSync('sh', ['-c', `head -c 300M /dev/urandom >"$1"`, 'sh', join(root, 'big.bin')]);
+    const dest = join(dir, 'dest');
+    const ours = () =>
+      readdirSync(tmpdir()).filter(
+        (n) => n.startsWith('lb-gpg-') || n.startsWith('lifeboat-backup-'),
+      );
+    const agents = () =>
+      execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+        .split('\n')
+        .filter((line) => line.includes('gpg-agent') && line.includes('lb-gpg-'));
+    const before = { temps: ours(), agents: agents() };
+    const box = sandbox();
+    const child = lifeboat(
+      [
+        'mkbackuponly',
+        '--root',
+        root,
+        ...box.sets,
+        '--set',
+        'backup.method=netfs',
+        '--set',
+        `backup.url=file://${dest}`,
+        '--set',
+        'backup.encryptionKey=interrupt-test-key',
+        '--set',
+        'backup.compression=none',
+      ],
+      { env: box.env },
+    );
+    // The archive is on its way once its partial file exists at the destination.
+    const started = Date.now();
+    while (Date.now() - started < 60_000) {
+      const names = existsSync(dest)
+        ? readdirSync(dest, { recursive: true, encoding: 'utf8' })
+        : [];
+      if (names.some((n) => n.includes('.partial-'))) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    child.kill('SIGINT');
+    const result = await child;
+    expect(result.exitCode, result.all).toBe(130);
+    expect(ours().filter((n) => !before.temps.includes(n))).toEqual([]);
+    expect(agents().filter((a) => !before.agents.includes(a))).toEqual([]);
+    const left = existsSync(dest) ? readdirSync(dest, { recursive: true, encoding: 'utf8' }) : [];
+    expect(left.filter((n) => n.includes('.partial-') || n.endsWith('.gpg'))).toEqual([]);
+  }, 120_000);
+
   it('an sftp server that does not answer fails the run in one sentence before any archive, exit 1', async () => {
     const dir = work('unreachable');
     const { root } = makeSampleTree(join(dir, 'root'));
