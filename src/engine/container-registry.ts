@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type Docker from 'dockerode';
 import { errorMessage, JobError } from '../errors.js';
 import type { Log } from '../log/log.js';
 import { onInterruptCleanup } from '../util/exit-cleanup.js';
+import { processAlive } from '../util/stale.js';
 import { type Engine, engineError, statusCode } from './engine.js';
 
 /**
@@ -13,8 +15,12 @@ import { type Engine, engineError, statusCode } from './engine.js';
 
 export const OWNER_LABEL = 'org.lifeboat.owner';
 
-/** Unique to this process (pid alone repeats across machines and reboots). */
-export const RUN_ID = `lifeboat-${process.pid}-${randomBytes(6).toString('hex')}`;
+/**
+ * Unique to this process: machine, pid and a random part (pid alone repeats across machines and
+ * reboots). A later run on this machine finds the containers of a killed one by it.
+ */
+export const RUN_ID = `lifeboat-${hostname()}-${process.pid}-${randomBytes(6).toString('hex')}`;
+const RUN_ID_FORM = /^lifeboat-(.+)-(\d+)-[0-9a-f]{12}$/;
 
 export interface Tracked {
   engine: Engine;
@@ -42,6 +48,7 @@ export async function track(
     sweepRegistered = true;
     onInterruptCleanup(sweepOnInterrupt);
   }
+  if (!enginesUsed.has(engine)) await sweepKilledRuns(engine, log);
   enginesUsed.add(engine);
   const container = await create();
   const entry = { engine, container };
@@ -95,6 +102,34 @@ async function sweepOnInterrupt(log: Log | undefined): Promise<void> {
       }
     }),
   );
+}
+
+/**
+ * Containers of lifeboat runs on this machine whose process is gone (a SIGKILL: no cleanup ran),
+ * removed the first time this process uses an engine. Another machine's are never touched: its
+ * pids mean nothing here. Returns how many went.
+ */
+export async function sweepKilledRuns(engine: Engine, log: Log): Promise<number> {
+  let removed = 0;
+  try {
+    const ours = await engine.docker.listContainers({
+      all: true,
+      filters: { label: [OWNER_LABEL] },
+    });
+    for (const info of ours) {
+      const match = RUN_ID_FORM.exec(info.Labels?.[OWNER_LABEL] ?? '');
+      if (!match || match[1] !== hostname()) continue;
+      const pid = Number(match[2]);
+      if (pid === process.pid || processAlive(pid)) continue;
+      await removeContainer({ engine, container: engine.docker.getContainer(info.Id) });
+      removed += 1;
+    }
+  } catch (error) {
+    // A sweep is housekeeping: the work at hand goes on, the log says what was left.
+    log.debug(`could not sweep the containers of killed runs: ${errorMessage(error)}`);
+  }
+  if (removed > 0) log.info(`removed ${removed} container(s) a killed lifeboat run left`);
+  return removed;
 }
 
 /** removeContainer for finally blocks: a failure goes to `log`, never hiding the error at hand. */

@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { JobError, UsageError } from '../errors.js';
 import { onInterruptCleanup } from '../util/exit-cleanup.js';
 import { osError, osReason } from '../util/os-error.js';
+import { pidAfter, processAlive, sweepStale } from '../util/stale.js';
 
 /**
  * Artifacts are written into a private staging directory inside the output directory (so they
@@ -101,6 +102,8 @@ export async function stageOutput(outDir: string): Promise<StagingArea> {
     removeIfMade();
     throw error;
   }
+  // A killed build's staging area (its process is gone) goes now.
+  sweepStale(outDir, pidAfter('.partial-'));
   const dir = join(outDir, `.partial-${process.pid}-${Date.now()}`);
   await mkdir(dir, { mode: 0o700 });
   // Ctrl-C exits without running the caller's catch: the staging area goes then too.
@@ -162,15 +165,5 @@ function statOrUndefined(path: string) {
     return statSync(path);
   } catch {
     return undefined;
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists, as another user's.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

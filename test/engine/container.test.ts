@@ -1,5 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { extract, pack } from 'tar-stream';
@@ -13,6 +14,7 @@ import {
   runContainer,
   withContainer,
 } from '../../src/engine/container.js';
+import { sweepKilledRuns } from '../../src/engine/container-registry.js';
 import { connectEngine, type Engine } from '../../src/engine/engine.js';
 import { JobError } from '../../src/errors.js';
 import { MemoryLog } from '../../src/log/log.js';
@@ -204,5 +206,26 @@ describeTier('engine', await engineMissing())('containers (real engine)', () => 
     );
     expect(error).toBeInstanceOf(JobError);
     expect((error as JobError).message).toContain('lifeboat-test/no-such-image:never');
+  });
+
+  it("removes the containers a killed run on this machine left, and no other machine's", async () => {
+    const gone = spawnSync('true').pid as number;
+    const make = (owner: string) =>
+      engine.docker.createContainer({
+        Image: builder,
+        Cmd: ['sleep', 'infinity'],
+        Labels: { [OWNER_LABEL]: owner },
+      });
+    const killed = await make(`lifeboat-${hostname()}-${gone}-aaaaaaaaaaaa`);
+    const elsewhere = await make(`lifeboat-another-machine-${gone}-bbbbbbbbbbbb`);
+    try {
+      expect(await sweepKilledRuns(engine, new MemoryLog())).toBe(1);
+      const after = await rejection(killed.inspect());
+      expect((after as { statusCode?: number }).statusCode).toBe(404);
+      expect((await elsewhere.inspect()).Id).toBe(elsewhere.id);
+    } finally {
+      await elsewhere.remove({ force: true });
+      await killed.remove({ force: true }).catch(() => undefined);
+    }
   });
 });
