@@ -18,6 +18,8 @@ export class DirectoryDestination implements BackupDestination {
     readonly display: string,
     /** The directory backups go under. */
     readonly dir: string,
+    /** The configuration key the URL came from, as messages name it (backup.url, output.url). */
+    readonly key: string,
   ) {}
 
   async open(purpose: 'write' | 'read' = 'write'): Promise<void> {
@@ -25,8 +27,8 @@ export class DirectoryDestination implements BackupDestination {
       // Recovery reads: a directory that is not there holds no backup, and is not made.
       const found = await stat(this.dir).catch(() => undefined);
       if (!found?.isDirectory())
-        throw new JobError(`backup.url ${this.display}: there is no directory ${this.dir}`, {
-          hint: 'check backup.url (and that the disk or share holding it is attached)',
+        throw new JobError(`${this.key} ${this.display}: there is no directory ${this.dir}`, {
+          hint: `check ${this.key} (and that the disk or share holding it is attached)`,
         });
       return;
     }
@@ -35,8 +37,8 @@ export class DirectoryDestination implements BackupDestination {
       if (!(await stat(this.dir)).isDirectory()) throw new Error('not a directory');
       await access(this.dir, constants.W_OK);
     } catch (error) {
-      throw new JobError(`backup.url ${this.display}: ${this.dir} is not a writable directory`, {
-        hint: 'create it, or point backup.url at a directory this user can write',
+      throw new JobError(`${this.key} ${this.display}: ${this.dir} is not a writable directory`, {
+        hint: `create it, or point ${this.key} at a directory this user can write`,
         cause: error,
       });
     }
@@ -55,7 +57,7 @@ export class DirectoryDestination implements BackupDestination {
       await rm(partial, { force: true });
       const known = osError(error);
       if (!known) throw error;
-      throw new JobError(`backup.url ${this.display}: writing ${final} failed: ${known.reason}`, {
+      throw new JobError(`${this.key} ${this.display}: writing ${final} failed: ${known.reason}`, {
         hint: known.hint,
         cause: error,
       });

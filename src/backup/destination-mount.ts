@@ -40,6 +40,8 @@ export class MountDestination implements BackupDestination {
     readonly display: string,
     readonly spec: MountSpec,
     private readonly log: Log,
+    /** The configuration key the URL came from, as messages name it (backup.url, output.url). */
+    readonly key: string,
   ) {}
 
   async open(purpose: 'write' | 'read' = 'write'): Promise<void> {
@@ -57,7 +59,7 @@ export class MountDestination implements BackupDestination {
       await rmdir(mountPoint).catch(() => undefined);
       const said = mountSaid(String(result.stderr)) || `mount exited ${result.exitCode}`;
       throw new JobError(
-        `backup.url ${this.display}: ${this.spec.source} does not mount (${said})`,
+        `${this.key} ${this.display}: ${this.spec.source} does not mount (${said})`,
         {
           hint: 'check that the server exports it to this machine, and backup.mountOptions',
         },
@@ -69,7 +71,7 @@ export class MountDestination implements BackupDestination {
       execaSync('umount', ['--lazy', mountPoint], { reject: false });
       rmdirSync(mountPoint);
     });
-    this.inner = new DirectoryDestination(this.display, join(mountPoint, this.spec.path));
+    this.inner = new DirectoryDestination(this.display, join(mountPoint, this.spec.path), this.key);
     await this.inner.open(purpose);
   }
 
@@ -101,7 +103,7 @@ export class MountDestination implements BackupDestination {
   }
 
   private opened(): DirectoryDestination {
-    if (!this.inner) throw new JobError(`backup.url ${this.display} is not open`);
+    if (!this.inner) throw new JobError(`${this.key} ${this.display} is not open`);
     return this.inner;
   }
 }

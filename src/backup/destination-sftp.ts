@@ -48,6 +48,8 @@ export class SftpDestination implements BackupDestination {
     readonly display: string,
     private readonly spec: SftpSpec,
     private readonly log: Log,
+    /** The configuration key the URL came from, as messages name it (backup.url, output.url). */
+    readonly key: string,
   ) {
     if (spec.key) {
       log.addSecret(spec.key);
@@ -66,7 +68,7 @@ export class SftpDestination implements BackupDestination {
     }
     if (!this.spec.hostKey) {
       this.log.warn(
-        `backup.url ${this.display}: backup.sftpHostKey is not set; curl trusts ~/.ssh/known_hosts, or any server when there is none`,
+        `${this.key} ${this.display}: backup.sftpHostKey is not set; curl trusts ~/.ssh/known_hosts, or any server when there is none`,
       );
     }
     const result = await this.curl(['--list-only', this.url('', true)]);
@@ -93,9 +95,9 @@ export class SftpDestination implements BackupDestination {
         // After the upload, the complete file gets its name: a reader never sees half of it. The
         // backup's directory is made 0755 by --ftp-create-dirs; it becomes the owner's only.
         '--quote',
-        `-rename ${quote(partial)} ${quote(final)}`,
+        `-rename ${quote(this.key, partial)} ${quote(this.key, final)}`,
         '--quote',
-        `-chmod 700 ${quote(posix.dirname(final))}`,
+        `-chmod 700 ${quote(this.key, posix.dirname(final))}`,
         this.urlOf(partial),
       ],
       { stdio: ['pipe', 'ignore', 'pipe'] },
@@ -162,8 +164,11 @@ export class SftpDestination implements BackupDestination {
     // "*" lets the next command run when one fails (a name that was a file after all).
     const commands =
       listed.exitCode === 0
-        ? [...names.map((n) => `*rm ${quote(posix.join(target, n))}`), `rmdir ${quote(target)}`]
-        : [`rm ${quote(target)}`];
+        ? [
+            ...names.map((n) => `*rm ${quote(this.key, posix.join(target, n))}`),
+            `rmdir ${quote(this.key, target)}`,
+          ]
+        : [`rm ${quote(this.key, target)}`];
     const result = await this.curl([
       '--list-only',
       ...commands.flatMap((c) => ['--quote', c]),
@@ -207,7 +212,7 @@ export class SftpDestination implements BackupDestination {
     const known = CURL_FAILURES[result.exitCode];
     const said = known ?? (lastLine(result.stderr) || `curl exited ${result.exitCode}`);
     this.log.debug(`curl exited ${result.exitCode}: ${result.stderr}`);
-    return new JobError(`backup.url ${this.display}: ${doing ? `${doing}: ` : ''}${said}`, {
+    return new JobError(`${this.key} ${this.display}: ${doing ? `${doing}: ` : ''}${said}`, {
       hint: 'check that the server answers on that port and accepts backup.sftpKey',
     });
   }
@@ -230,9 +235,9 @@ export class SftpDestination implements BackupDestination {
 }
 
 /** An SFTP quote-command argument: double-quoted when it has a space (curl's own rule). */
-function quote(path: string): string {
+function quote(key: string, path: string): string {
   if (path.includes('"') || path.includes('\n')) {
-    throw new UsageError(`backup.url: the path ${path} has a character SFTP commands cannot carry`);
+    throw new UsageError(`${key}: the path ${path} has a character SFTP commands cannot carry`);
   }
   return /\s/.test(path) ? `"${path}"` : path;
 }

@@ -1,4 +1,6 @@
+import { REDACTED } from '../config/dump.js';
 import type { Config } from '../config/schema.js';
+import { urlPasswords, urlWithoutPassword } from '../config/url-credentials.js';
 import { UsageError } from '../errors.js';
 import type { Log } from '../log/log.js';
 import { DirectoryDestination } from './destination-file.js';
@@ -55,19 +57,15 @@ export function openDestinationUrl(
   log: Log,
 ): BackupDestination {
   const { key } = options;
+  // Before anything is said: the password as written and decoded, parseable URL or not.
+  for (const password of urlPasswords(raw)) log.addSecret(password);
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    // Not parsed, so not known to be free of a password: user:password@ is hidden by hand.
-    const password = /^[a-z][a-z0-9+.-]*:\/\/[^/@:]*:([^/@]*)@/i.exec(raw)?.[1];
-    if (password) log.addSecret(password);
-    const shown = password ? raw.replace(`:${password}@`, ':<redacted>@') : raw;
-    throw new UsageError(`${key} ${shown} is not a URL`, { hint: `use ${FORMS}` });
-  }
-  if (url.password) {
-    log.addSecret(url.password);
-    log.addSecret(decodedOr(url.password));
+    throw new UsageError(`${key} ${urlWithoutPassword(raw, REDACTED)} is not a URL`, {
+      hint: `use ${FORMS}`,
+    });
   }
   const display = withoutPassword(url);
   const path = decodeURIComponent(url.pathname);
@@ -81,7 +79,7 @@ export function openDestinationUrl(
     case 'file':
       if (url.host !== '') throw bad('a file:// URL names no host (file:///dir)');
       if (path === '/' || path === '') throw bad(`the ${noun} directory cannot be /`);
-      return new DirectoryDestination(display, path);
+      return new DirectoryDestination(display, path, key);
     case 'nfs': {
       if (!url.hostname) throw bad('an nfs:// URL names the server (nfs://server/export/path)');
       return new MountDestination(
@@ -93,6 +91,7 @@ export function openDestinationUrl(
           path: '',
         },
         log,
+        key,
       );
     }
     case 'cifs': {
@@ -109,6 +108,7 @@ export function openDestinationUrl(
           path: rest.join('/'),
         },
         log,
+        key,
       );
     }
     case 'usb': {
@@ -128,6 +128,7 @@ export function openDestinationUrl(
           path: parts.slice(deviceParts).join('/'),
         },
         log,
+        key,
       );
     }
     case 'sftp': {
@@ -148,6 +149,7 @@ export function openDestinationUrl(
             options.sftpHostKey === undefined ? undefined : hostKeySha256(options.sftpHostKey),
         },
         log,
+        key,
       );
     }
     default:
@@ -161,15 +163,6 @@ export function openDestinationUrl(
 function withPort(options: string, port: string): string {
   if (port === '') return options;
   return options === '' ? `port=${port}` : `${options},port=${port}`;
-}
-
-/** A percent-encoded URL part decoded, or as it is when it is not valid encoding ("%zz"). */
-function decodedOr(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
 }
 
 /** The URL as messages show it: a password never. */

@@ -114,7 +114,12 @@ export async function buildRescueMedia(options: BuildOptions): Promise<BuildResu
     options.progress?.(line);
   };
 
-  // 1. Inputs.
+  // 1. Inputs: first what the configuration asks for, then the capture.
+  const outputs = requestedOutputs(config);
+  const outDir = resolve(options.outDir);
+  checkOutputDir(outDir);
+  // What the rescue system needs to restore with the backup method (none: nothing).
+  const method = backupMethodFor(config, 'rescue');
   const bundleDir = resolve(options.bundleDir);
   const { manifest: capture } = await readBundle(bundleDir);
   const damaged = await verifyBundle(bundleDir);
@@ -135,11 +140,6 @@ export async function buildRescueMedia(options: BuildOptions): Promise<BuildResu
       `${bundleDir}: the capture has no kernel image; set kernel.file and kernel.version and capture again`,
     );
   }
-  const outputs = requestedOutputs(config);
-  const outDir = resolve(options.outDir);
-  checkOutputDir(outDir);
-  // What the rescue system needs to restore with the backup method (none: nothing).
-  const method = backupMethodFor(config, 'rescue');
 
   const skeletons = skeletonLayers(BUILDER_ARCH, config);
   const overlays = config.rescue.overlays.map((dir) =>
@@ -423,8 +423,10 @@ async function currentBuild(
     if (!existsSync(kept) || sha256Of(readFileSync(kept)) !== inputs.capture)
       return { why: `${CAPTURE_SUBDIR}/ is missing or changed` };
   }
+  // As commit() names them: the artifacts, the manifest, and the capture when it is kept here.
   const artifacts = recorded.artifacts.map((a) => a.name);
-  return { manifest: recorded, artifacts: [...artifacts, 'manifest.json'] };
+  const kept = inputs.captureDir === CAPTURE_SUBDIR ? [CAPTURE_SUBDIR] : [];
+  return { manifest: recorded, artifacts: [...artifacts, ...kept, 'manifest.json'].sort() };
 }
 
 /**
@@ -548,30 +550,21 @@ async function checkBuilderPrograms(
   container: RunningContainer,
   outputs: readonly Output[],
 ): Promise<void> {
-  const programs = [...new Set(outputs.flatMap((o) => o.builderPrograms))];
-  if (programs.length === 0) return;
-  const missing = (
-    await run(container, "looking for the outputs' programs", [
-      'sh',
-      '-c',
-      'for p; do command -v "$p" >/dev/null || echo "$p"; done',
-      'sh',
-      ...programs,
-    ])
-  )
-    .split('\n')
-    .filter(Boolean);
-  if (missing.length > 0) {
-    const by = (p: string) =>
-      outputs
-        .filter((o) => o.builderPrograms.includes(p))
-        .map((o) => o.name)
-        .join(', ');
-    throw new JobError(
-      `the builder image lacks ${missing.map((p) => `${p} (for ${by(p)})`).join(', ')}`,
-      { hint: 'Rebuild the builder image (lifeboat builder build --force).' },
-    );
-  }
+  const missing = await programsMissing(
+    container,
+    '/',
+    outputs.flatMap((o) => o.builderPrograms),
+  );
+  if (missing.length === 0) return;
+  const by = (p: string) =>
+    outputs
+      .filter((o) => o.builderPrograms.includes(p))
+      .map((o) => o.name)
+      .join(', ');
+  throw new JobError(
+    `the builder image lacks ${missing.map((p) => `${p} (for ${by(p)})`).join(', ')}`,
+    { hint: 'Rebuild the builder image (lifeboat builder build --force).' },
+  );
 }
 
 /** The rescue system holds every program the backup method restores with; else one sentence. */
@@ -579,22 +572,29 @@ async function checkRescuePrograms(
   container: RunningContainer,
   method: BackupMethod,
 ): Promise<void> {
-  if (method.rescue.programs.length === 0) return;
-  const missing = (
-    await run(container, "looking for the backup method's programs", [
-      'sh',
-      '-c',
-      // -L too: a link into /etc/alternatives points outside the rescue root from here.
-      'for p; do found=; for d in usr/sbin usr/bin sbin bin; do f=/work/rootfs/$d/$p; { [ -e "$f" ] || [ -L "$f" ]; } && found=1; done; [ -n "$found" ] || echo "$p"; done',
-      'sh',
-      ...method.rescue.programs,
-    ])
-  )
-    .split('\n')
-    .filter(Boolean);
+  const missing = await programsMissing(container, '/work/rootfs', method.rescue.programs);
   if (missing.length > 0)
     throw new JobError(
       `the rescue system lacks ${missing.join(', ')}, which backup.method ${method.name} restores with`,
       { hint: 'Add the package that has it to rescue.packages.' },
     );
+}
+
+/** Which of `programs` are in none of the bin directories under `root` in the container. */
+async function programsMissing(
+  container: RunningContainer,
+  root: string,
+  programs: readonly string[],
+): Promise<string[]> {
+  if (programs.length === 0) return [];
+  const said = await run(container, `looking for programs under ${root}`, [
+    'sh',
+    '-c',
+    // -L too: a link into /etc/alternatives points outside the rescue root from here.
+    'root=$1; shift; for p; do found=; for d in usr/sbin usr/bin sbin bin; do f=$root/$d/$p; { [ -e "$f" ] || [ -L "$f" ]; } && found=1; done; [ -n "$found" ] || echo "$p"; done',
+    'sh',
+    root === '/' ? '' : root,
+    ...new Set(programs),
+  ]);
+  return said.split('\n').filter(Boolean);
 }

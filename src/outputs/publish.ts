@@ -5,7 +5,7 @@ import { openDestinationUrl } from '../backup/destination.js';
 import { SftpDestination } from '../backup/destination-sftp.js';
 import type { BackupDestination } from '../backup/destination-types.js';
 import type { Config } from '../config/schema.js';
-import { errorMessage, JobError, LifeboatError, UsageError } from '../errors.js';
+import { errorMessage, JobError, LifeboatError } from '../errors.js';
 import type { Log } from '../log/log.js';
 
 /**
@@ -50,7 +50,6 @@ export async function publishMedia(options: PublishOptions): Promise<string | un
     throw new JobError(`${KEY}: the host name "${hostname}" cannot be a directory name`);
   }
 
-  const destinationLog = namingOutputUrl(log);
   const destination = openDestinationUrl(
     url,
     {
@@ -59,7 +58,7 @@ export async function publishMedia(options: PublishOptions): Promise<string | un
       sftpKey: config.backup.sftpKey,
       sftpHostKey: config.backup.sftpHostKey,
     },
-    destinationLog,
+    log,
   );
   const where = `${destination.display.replace(/\/*$/, '/')}${hostname}/`;
 
@@ -83,7 +82,7 @@ export async function publishMedia(options: PublishOptions): Promise<string | un
 
   log.debug(`${KEY}: copying ${copies.length} file(s) to ${where}`);
   try {
-    await renamingErrors(() => destination.open(), destination.display, 'could not open it');
+    await sayingOutputUrl(() => destination.open(), destination.display, 'could not open it');
     // SFTP's rename (protocol version 3, as OpenSSH serves it) will not replace a file: an
     // earlier build's copy is removed just before its replacement is uploaded. The other
     // destinations rename over it, so no reader ever misses the file there.
@@ -91,7 +90,7 @@ export async function publishMedia(options: PublishOptions): Promise<string | un
       destination instanceof SftpDestination ? await existing(destination, copies) : new Set();
     const put = async (copy: Copy) => {
       if (replaced.has(copy.remote)) await removeTree(destination, copy.remote);
-      await write(destination, copy, destinationLog);
+      await write(destination, copy, log);
     };
     await inParallel(first, put);
     for (const dir of directories) await prune(destination, dir);
@@ -105,7 +104,7 @@ export async function publishMedia(options: PublishOptions): Promise<string | un
 
 function write(destination: BackupDestination, copy: Copy, log: Log): Promise<void> {
   log.debug(`${KEY}: ${copy.local} → ${copy.remote}`);
-  return renamingErrors(
+  return sayingOutputUrl(
     () => destination.write(copy.remote, createReadStream(copy.local)),
     destination.display,
     `could not write ${copy.remote}`,
@@ -117,7 +116,7 @@ async function existing(destination: BackupDestination, copies: Copy[]): Promise
   const found = new Set<string>();
   const parents = new Set(copies.map((c) => c.remote.slice(0, c.remote.lastIndexOf('/'))));
   for (const parent of parents) {
-    const names = await renamingErrors(
+    const names = await sayingOutputUrl(
       () => destination.list(parent),
       destination.display,
       `could not list ${parent}`,
@@ -129,7 +128,7 @@ async function existing(destination: BackupDestination, copies: Copy[]): Promise
 
 /** Removes what the remote copy of a directory artifact has and the local one no longer does. */
 async function prune(destination: BackupDestination, dir: Copy): Promise<void> {
-  const names = await renamingErrors(
+  const names = await sayingOutputUrl(
     () => destination.list(dir.remote),
     destination.display,
     `could not list ${dir.remote}`,
@@ -150,7 +149,7 @@ async function removeTree(destination: BackupDestination, path: string): Promise
   // A file lists as nothing (or fails to list): it is simply removed.
   const names = await destination.list(path).catch(() => [] as string[]);
   for (const name of names) await removeTree(destination, `${path}/${name}`);
-  await renamingErrors(
+  await sayingOutputUrl(
     () => destination.remove(path),
     destination.display,
     `could not remove ${path}`,
@@ -200,38 +199,15 @@ async function inParallel<T>(items: readonly T[], run: (item: T) => Promise<void
 }
 
 /**
- * The destination modules were written for backups: their sentences name backup.url. Here the
- * URL is output.url, and the user must be told that key. Anything else that fails (a full disk)
- * becomes one sentence naming output.url too, not a stack trace.
+ * The destinations name output.url in their own sentences (they are opened with that key);
+ * anything else that fails (a full disk) becomes one sentence naming output.url too, not a
+ * stack trace.
  */
-async function renamingErrors<T>(run: () => Promise<T>, display: string, doing: string) {
+async function sayingOutputUrl<T>(run: () => Promise<T>, display: string, doing: string) {
   try {
     return await run();
   } catch (error) {
-    if (error instanceof LifeboatError) {
-      if (!error.message.startsWith('backup.url ')) throw error;
-      const message = `${KEY} ${error.message.slice('backup.url '.length)}`;
-      const hint = error.hint?.replaceAll('backup.url', KEY);
-      throw error instanceof UsageError
-        ? new UsageError(message, { hint, cause: error })
-        : new JobError(message, { hint, cause: error });
-    }
+    if (error instanceof LifeboatError) throw error;
     throw new JobError(`${KEY} ${display}: ${doing} (${errorMessage(error)})`, { cause: error });
   }
-}
-
-/** The log the destination modules speak through: their warnings name output.url here. */
-function namingOutputUrl(log: Log): Log {
-  const say = (message: string) => message.replaceAll('backup.url ', `${KEY} `);
-  return {
-    get file() {
-      return log.file;
-    },
-    addSecret: (secret) => log.addSecret(secret),
-    redact: (text) => log.redact(text),
-    debug: (message) => log.debug(say(message)),
-    info: (message) => log.info(say(message)),
-    warn: (message) => log.warn(say(message)),
-    error: (message) => log.error(say(message)),
-  };
 }

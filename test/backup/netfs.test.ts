@@ -51,11 +51,12 @@ async function configWith(sets: string[]) {
 }
 
 /** mkbackuponly through the real CLI; `secrets` go into a local.yaml, never onto argv. */
-async function mkbackuponly(root: string, url: string, sets: string[] = [], localYaml = '') {
+/** `lifeboat mkbackuponly` of `root` to `url` in a sandbox of its own, running. */
+function startMkbackuponly(root: string, url: string, sets: string[] = [], localYaml = '') {
   const box = sandbox();
   mkdirSync(box.etc, { recursive: true });
   if (localYaml) writeFileSync(join(box.etc, 'local.yaml'), localYaml, { mode: 0o600 });
-  const result = await lifeboat(
+  const run = lifeboat(
     [
       'mkbackuponly',
       '--root',
@@ -69,6 +70,12 @@ async function mkbackuponly(root: string, url: string, sets: string[] = [], loca
     ],
     { env: box.env },
   );
+  return { box, run };
+}
+
+async function mkbackuponly(root: string, url: string, sets: string[] = [], localYaml = '') {
+  const { box, run } = startMkbackuponly(root, url, sets, localYaml);
+  const result = await run;
   const logs = existsSync(join(box.dir, 'log'))
     ? readdirSync(join(box.dir, 'log')).map((f) => readFileSync(join(box.dir, 'log', f), 'utf8'))
     : [];
@@ -308,29 +315,25 @@ describeTier('fixture', missing)('NETFS backup and restore (real tar, zstd, gpg)
       readdirSync(tmpdir()).filter(
         (n) => n.startsWith('lb-gpg-') || n.startsWith('lifeboat-backup-'),
       );
+    // Command lines from /proc: no dependency on ps being installed.
     const agents = () =>
-      execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
-        .split('\n')
+      readdirSync('/proc')
+        .filter((pid) => /^\d+$/.test(pid))
+        .map((pid) => {
+          try {
+            return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+          } catch {
+            return ''; // gone meanwhile
+          }
+        })
         .filter((line) => line.includes('gpg-agent') && line.includes('lb-gpg-'));
     const before = { temps: ours(), agents: agents() };
-    const box = sandbox();
-    const child = lifeboat(
-      [
-        'mkbackuponly',
-        '--root',
-        root,
-        ...box.sets,
-        '--set',
-        'backup.method=netfs',
-        '--set',
-        `backup.url=file://${dest}`,
-        '--set',
-        'backup.encryptionKey=interrupt-test-key',
-        '--set',
-        'backup.compression=none',
-      ],
-      { env: box.env },
-    );
+    const { run: child } = startMkbackuponly(root, `file://${dest}`, [
+      '--set',
+      'backup.encryptionKey=interrupt-test-key',
+      '--set',
+      'backup.compression=none',
+    ]);
     // The archive is on its way once its partial file exists at the destination.
     const started = Date.now();
     while (Date.now() - started < 60_000) {

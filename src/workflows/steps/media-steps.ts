@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { backupHostname } from '../../backup/filesystems.js';
 import { bootTest } from '../../boot/boot-test.js';
@@ -8,7 +8,7 @@ import { type BuilderImage, ensureBuilderImage } from '../../engine/builder-imag
 import type { Engine } from '../../engine/engine.js';
 import { connectEngine, engineVersion } from '../../engine/engine.js';
 import { JobError } from '../../errors.js';
-import { type BuildResult, buildRescueMedia, CAPTURE_SUBDIR } from '../../media/build.js';
+import { type BuildResult, buildRescueMedia } from '../../media/build.js';
 import { publishMedia } from '../../outputs/publish.js';
 import { IMAGES_DIR } from '../../paths.js';
 import type { StepContext } from '../../steps/types.js';
@@ -108,13 +108,10 @@ const BOOT_TEST = step('output', 300, 'boot_test', async (ctx) => {
 /** output.url: the finished media copied to <url>/<hostname>/, capture included (for verify). */
 const PUBLISH_MEDIA = step('output', 500, 'publish_media', async (ctx) => {
   const media = mediaOf(ctx);
-  const withCapture = existsSync(join(media.outDir, CAPTURE_SUBDIR))
-    ? [...new Set([...media.artifacts, CAPTURE_SUBDIR])]
-    : media.artifacts;
   const where = await publishMedia({
     config: ctx.config,
     outDir: media.outDir,
-    artifacts: withCapture,
+    artifacts: media.artifacts,
     hostname: backupHostname(ctx.dirs.host),
     log: ctx.log,
   });
