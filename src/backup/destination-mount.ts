@@ -46,6 +46,8 @@ export class MountDestination implements BackupDestination {
 
   async open(purpose: 'write' | 'read' = 'write'): Promise<void> {
     if (this.inner) return;
+    // In /tmp, not in the run's temporary directory: that one is removed recursively on exit,
+    // and a recursive removal must never reach into a mounted backup server.
     const mountPoint = await mkdtemp(join(tmpdir(), 'lifeboat-backup-mnt-'));
     const args = [
       ...(this.spec.type ? ['-t', this.spec.type] : []),

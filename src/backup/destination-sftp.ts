@@ -1,13 +1,13 @@
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { execa } from 'execa';
 import { JobError, UsageError } from '../errors.js';
 import type { Log } from '../log/log.js';
 import { onInterruptCleanup } from '../util/exit-cleanup.js';
+import { runTempParent } from '../util/run-temp.js';
 import type { BackupDestination } from './destination-types.js';
 import { lastLine } from './pipeline.js';
 
@@ -60,7 +60,7 @@ export class SftpDestination implements BackupDestination {
 
   async open(): Promise<void> {
     if (this.spec.key && !this.keyDir) {
-      this.keyDir = await mkdtemp(join(tmpdir(), 'lifeboat-sftp-key-'));
+      this.keyDir = await mkdtemp(join(runTempParent(), 'lifeboat-sftp-key-'));
       const keyDir = this.keyDir;
       this.forget = onInterruptCleanup(() => rmSync(keyDir, { recursive: true, force: true }));
       const pem = this.spec.key.endsWith('\n') ? this.spec.key : `${this.spec.key}\n`;

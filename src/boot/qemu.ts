@@ -1,7 +1,7 @@
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { runTempParent } from '../util/run-temp.js';
 
 /**
  * Boots rescue media in QEMU and reads the serial console: the boot test tier, `npm run demo`
@@ -111,7 +111,7 @@ function mediumArgs(medium: BootMedium, scratch: string): string[] {
 }
 
 export async function bootInQemu(options: BootOptions): Promise<BootResult> {
-  const scratch = mkdtempSync(join(tmpdir(), 'lifeboat-qemu-'));
+  const scratch = mkdtempSync(join(runTempParent(), 'lifeboat-qemu-'));
   const args = [
     '-accel',
     'tcg,thread=multi',

@@ -4,6 +4,7 @@ import { type EffectiveConfig, loadConfig } from '../config/load.js';
 import { errorMessage, UsageError } from '../errors.js';
 import { RunLog, type Verbosity } from '../log/log.js';
 import type { Progress } from '../steps/run.js';
+import { openRunTemp, runTempParent } from '../util/run-temp.js';
 
 /** Options every command understands (see `lifeboat --help`). */
 export interface GlobalOptions {
@@ -68,6 +69,24 @@ function logFileName(command: string): string {
   return `lifeboat-${stamp}-${process.pid}-${command.replace(/\s+/g, '-')}.log`;
 }
 
+/**
+ * This run's temporary directory in paths.workDir (src/util/run-temp.ts). A work directory that
+ * can't be made is not fatal here: the commands that need it say so with their own sentence.
+ */
+function openRunTempOrWarn(workDir: string, log: RunLog): void {
+  try {
+    const { swept } = openRunTemp(workDir);
+    if (swept.length > 0)
+      log.info(
+        `removed the temporary directories of killed runs in ${workDir}: ${swept.join(', ')}`,
+      );
+  } catch (error) {
+    log.warn(
+      `temporary files go to ${runTempParent()}: ${workDir} could not hold them (${errorMessage(error)}); set paths.workDir`,
+    );
+  }
+}
+
 let opened: Session | undefined;
 
 /** The session this process opened, if any: main() prints its log file at the end and on failure. */
@@ -91,6 +110,7 @@ export async function openSession(command: string, options: GlobalOptions): Prom
     );
   }
   for (const secret of effective.secretValues) log.addSecret(secret);
+  openRunTempOrWarn(effective.config.paths.workDir, log);
   log.detail(`lifeboat ${command}: ${process.argv.slice(2).join(' ')}`);
   for (const layer of effective.layers) log.detail(`config layer: ${layer.kind} ${layer.source}`);
   opened = { effective, log, progress: progressOf(verbosity, tty), verbosity };

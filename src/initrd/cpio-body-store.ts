@@ -1,7 +1,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runTempParent } from '../util/run-temp.js';
 import { privateTempDir, type TempDir } from '../util/temp-dir.js';
 import { type CpioBody, EMPTY_BODY, memoryBody } from './cpio-entry.js';
 
@@ -16,7 +16,7 @@ import { type CpioBody, EMPTY_BODY, memoryBody } from './cpio-entry.js';
 export interface BodyStoreOptions {
   /** Bytes of file bodies to hold in memory before spilling to disk. Default 64 MiB. */
   memoryLimit?: number;
-  /** Directory for the spill file's private directory. Default os.tmpdir(). */
+  /** Directory for the spill file's private directory. Default os.runTempParent(). */
   tempDir?: string;
 }
 
@@ -91,7 +91,7 @@ export class BodyStore {
 
   constructor(options: BodyStoreOptions = {}) {
     this.#memoryLimit = options.memoryLimit ?? DEFAULT_MEMORY_LIMIT;
-    this.#tempDir = options.tempDir ?? tmpdir();
+    this.#tempDir = options.tempDir ?? runTempParent();
   }
 
   /** Bytes held in memory so far. */

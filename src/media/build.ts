@@ -9,7 +9,6 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { copyFile, cp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { BackupMethod } from '../backup/method.js';
@@ -41,6 +40,7 @@ import type { Output } from '../outputs/output.js';
 import { requestedOutputs } from '../outputs/registry.js';
 import { IMAGES_DIR, PACKAGE_ROOT, SKEL_DIR, VERSION } from '../paths.js';
 import { rescueRecoveryFiles } from '../recover/rescue-config.js';
+import { runTempParent } from '../util/run-temp.js';
 import {
   BUILD_MANIFEST_SCHEMA,
   type BuildInputs,
@@ -328,7 +328,7 @@ async function withRecipePackages(
   log: Log,
 ) {
   if (packages.length === 0) return builder;
-  const dir = mkdtempSync(join(tmpdir(), 'lifeboat-recipe-image-'));
+  const dir = mkdtempSync(join(runTempParent(), 'lifeboat-recipe-image-'));
   try {
     const name = `recipe-${sha256Of([...packages].sort().join('\n')).slice(0, 12)}`;
     mkdirSync(join(dir, name));
@@ -470,7 +470,7 @@ async function putSkelLayers(
 ): Promise<string[]> {
   const layers = await putLayers(container, 'skel', skeletons);
   if (authorizedKeys.length > 0) {
-    const dir = mkdtempSync(join(tmpdir(), 'lifeboat-keys-'));
+    const dir = mkdtempSync(join(runTempParent(), 'lifeboat-keys-'));
     try {
       mkdirSync(join(dir, 'root', '.ssh'), { recursive: true, mode: 0o700 });
       writeFileSync(
@@ -488,7 +488,7 @@ async function putSkelLayers(
 
 /** The rescue system's recovery configuration (recover/rescue-config.ts), as one layer. */
 async function putRecoveryLayer(container: RunningContainer, config: Config): Promise<string[]> {
-  const dir = mkdtempSync(join(tmpdir(), 'lifeboat-recovery-'));
+  const dir = mkdtempSync(join(runTempParent(), 'lifeboat-recovery-'));
   try {
     for (const file of rescueRecoveryFiles(config)) {
       mkdirSync(dirname(join(dir, file.path)), { recursive: true, mode: 0o755 });

@@ -1,9 +1,9 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { redactedConfig } from '../config/dump.js';
 import { JobError } from '../errors.js';
+import { runTempParent } from '../util/run-temp.js';
 import { stepEnvironment } from './environment.js';
 import type { StepContext } from './types.js';
 
@@ -28,7 +28,7 @@ export class StepFailed extends JobError {
 }
 
 export async function runShellStep(file: string, ctx: StepContext): Promise<void> {
-  const channelDir = mkdtempSync(join(tmpdir(), 'lifeboat-step-'));
+  const channelDir = mkdtempSync(join(runTempParent(), 'lifeboat-step-'));
   try {
     const channel = join(channelDir, 'set');
     const configJson = join(channelDir, 'config.json');

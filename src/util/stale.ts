@@ -42,3 +42,9 @@ export function pidAfter(prefix: string): (name: string) => number | undefined {
     return Number.isInteger(pid) && pid > 0 ? pid : undefined;
   };
 }
+
+/** The pid of a build area's name, WORKFLOW-PID-TIME (src/cli/commands/workflow.ts makes them). */
+export function buildAreaPid(name: string): number | undefined {
+  const pid = /^[a-z]+-(\d+)-\d+$/.exec(name)?.[1];
+  return pid === undefined ? undefined : Number(pid);
+}

@@ -1,8 +1,8 @@
 import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onInterruptCleanup } from './exit-cleanup.js';
+import { runTempParent } from './run-temp.js';
 
 /**
  * A private temporary directory (0700, as mkdtemp makes it) that goes on dispose() and on an
@@ -19,7 +19,7 @@ export async function privateTempDir(
   prefix: string,
   options: { parent?: string; onInterrupt?: (dir: string) => void } = {},
 ): Promise<TempDir> {
-  const dir = await mkdtemp(join(options.parent ?? tmpdir(), prefix));
+  const dir = await mkdtemp(join(options.parent ?? runTempParent(), prefix));
   const forget = onInterruptCleanup(() => {
     try {
       options.onInterrupt?.(dir);

@@ -1,11 +1,14 @@
 import { existsSync, statfsSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { execa } from 'execa';
 import { builderImageStatus } from '../../engine/builder-image.js';
+import { sweepKilledRuns } from '../../engine/container-registry.js';
 import { connectEngine, engineVersion } from '../../engine/engine.js';
 import { errorMessage, JobError } from '../../errors.js';
+import type { Log } from '../../log/log.js';
 import { IMAGES_DIR } from '../../paths.js';
+import { buildAreaPid, sweepStale } from '../../util/stale.js';
 import { type GlobalOptions, openSession } from '../session.js';
 
 /**
@@ -124,6 +127,32 @@ function checkDisk(workDir: string): Check {
   return { name: 'disk space', verdict: 'ok', detail };
 }
 
+/**
+ * What killed runs left (a SIGKILL or a power cut: no cleanup ran), removed here as the next
+ * build would: build areas and containers whose lifeboat process is gone. (This run's session
+ * already swept the temporary directories of killed runs.)
+ */
+async function sweepLeftovers(
+  workDir: string,
+  engine: ReturnType<typeof connectEngine> | undefined,
+  log: Log,
+): Promise<Check> {
+  const areas = sweepStale(join(workDir, 'build'), buildAreaPid);
+  const containers = engine ? await sweepKilledRuns(engine, log) : 0;
+  const removed = [
+    ...(areas.length > 0 ? [`${areas.length} build area(s) (${areas.join(', ')})`] : []),
+    ...(containers > 0 ? [`${containers} container(s)`] : []),
+  ];
+  return {
+    name: 'leftovers',
+    verdict: 'ok',
+    detail:
+      removed.length > 0
+        ? `removed what killed runs left: ${removed.join(', ')}`
+        : 'no killed run left anything behind',
+  };
+}
+
 export function formatChecks(checks: Check[]): string {
   const width = Math.max(...checks.map((c) => c.name.length));
   return checks
@@ -149,6 +178,7 @@ export function registerDoctor(program: Command): void {
         await checkBuilder(engine, config.builder.image, config.builder.baseImage),
         await checkQemu(),
         checkDisk(config.paths.workDir),
+        await sweepLeftovers(config.paths.workDir, engine, session.log),
       ];
       process.stdout.write(`${formatChecks(checks)}\n`);
       session.log.detail(formatChecks(checks));

@@ -12,7 +12,7 @@ import { type BuildResult, buildRescueMedia } from '../../media/build.js';
 import { publishMedia } from '../../outputs/publish.js';
 import { IMAGES_DIR } from '../../paths.js';
 import type { StepContext } from '../../steps/types.js';
-import { sweepStale } from '../../util/stale.js';
+import { buildAreaPid, sweepStale } from '../../util/stale.js';
 import { builtinStep as step } from './step.js';
 
 /** The steps that make rescue media (mkrescue, mkbackup) and the build area they work in. */
@@ -36,10 +36,7 @@ function mediaOf(ctx: StepContext): BuildResult {
 export const BUILD_AREA = step('prep', 10, 'build_area', async (ctx) => {
   // Build areas of killed runs (named WORKFLOW-PID-TIME, their process gone) go first.
   const areas = dirname(ctx.dirs.build);
-  const swept = sweepStale(areas, (name) => {
-    const pid = /^[a-z]+-(\d+)-\d+$/.exec(name)?.[1];
-    return pid === undefined ? undefined : Number(pid);
-  });
+  const swept = sweepStale(areas, buildAreaPid);
   if (swept.length > 0) ctx.log.info(`removed the build areas of killed runs: ${swept.join(', ')}`);
   // Private: the rescue rootfs may hold keys the recipe asked for.
   mkdirSync(ctx.dirs.rootfs, { recursive: true, mode: 0o700 });
