@@ -20,6 +20,7 @@ import {
 import { openDestination } from './destination.js';
 import { DirectoryDestination } from './destination-file.js';
 import type { BackupDestination } from './destination-types.js';
+import { ListingCheck } from './member-guard.js';
 import {
   BackupKeyNeeded,
   type BackupMethod,
@@ -31,10 +32,17 @@ import {
   type VerifyRequest,
 } from './method.js';
 import { BACKUP_MANIFEST_FORMAT, type BackupManifest } from './netfs-manifest.js';
-import { type ChainProgram, lastLine, type ProgramExit, startChain } from './pipeline.js';
+import {
+  type ChainProgram,
+  chainFailure,
+  type ProgramExit,
+  startChain,
+  stderrReason,
+  stderrToLog,
+} from './pipeline.js';
 import { applyRetention, hostBackups, MANIFEST_NAME, nextBackupId } from './retention.js';
 import { collectLines, feed, streamText } from './streams.js';
-import { createArgs, escapeReason, extractArgs, listArgs } from './tar-args.js';
+import { createArgs, extractArgs, listArgs } from './tar-args.js';
 
 /**
  * NETFS (ReaR's BACKUP=NETFS): one tar archive per run of the host's file systems, compressed
@@ -142,7 +150,11 @@ async function backup(request: BackupRequest): Promise<BackupRecord> {
     ].filter((p): p is ChainProgram => p !== undefined);
 
     const started = Date.now();
-    const chain = startChain(programs, { input: 'ignore', output: 'pipe' });
+    const chain = startChain(programs, {
+      input: 'ignore',
+      output: 'pipe',
+      stderrLine: stderrToLog(log),
+    });
     const stop = () => chain.kill();
     request.signal?.addEventListener('abort', stop);
     const hash = createHash('sha256');
@@ -159,13 +171,18 @@ async function backup(request: BackupRequest): Promise<BackupRecord> {
       flush(callback) {
         chain.done.then((done) => {
           exits = done;
-          const failed = done.find(
+          // The last one that failed is the cause: the programs before it fail writing to it
+          // (tar: "Cannot write: Broken pipe" when zstd or gpg stopped).
+          const failed = done.findLast(
             (e) => !(e.code === 0 || (e.program === 'tar' && e.code === TAR_WARNING)),
           );
           callback(failed ? chainFailure('the archive could not be made', failed) : null);
         });
       },
     });
+    // tar can fail before the destination starts reading (a root it cannot enter): the error
+    // waits in the stream, and the destination's pipeline rejects with it when it attaches.
+    hashing.on('error', () => undefined);
     try {
       await destination.write(`${dir}/${archiveName}`, (chain.stdout as Readable).pipe(hashing));
     } catch (error) {
@@ -176,7 +193,8 @@ async function backup(request: BackupRequest): Promise<BackupRecord> {
     }
     const tarExit = exits.find((e) => e.program === 'tar');
     if (tarExit?.code === TAR_WARNING) {
-      log.warn(`tar: some files changed while they were archived (${lastLine(tarExit.stderr)})`);
+      const said = stderrReason('tar', tarExit.stderr);
+      log.warn(`tar: some files changed while they were archived${said ? ` (${said})` : ''}`);
     }
 
     const listing = await readFile(indexFile);
@@ -233,10 +251,14 @@ async function verify(request: VerifyRequest): Promise<BackupRecord> {
     const label = `backup ${manifest.id} at ${where}`;
     const gpgHome = manifest.archive.encryption === 'none' ? undefined : await privateGpgHome();
     try {
-      const names: string[] = [];
+      const check = new ListingCheck();
       const programs = [...decoders(manifest, key, gpgHome), { program: 'tar', args: listArgs() }];
-      const chain = startChain(programs, { input: 'pipe', output: 'pipe' });
-      const listed = collectLines(chain.stdout as Readable, (name) => names.push(name));
+      const chain = startChain(programs, {
+        input: 'pipe',
+        output: 'pipe',
+        stderrLine: stderrToLog(log),
+      });
+      const listed = collectLines(chain.stdout as Readable, (line) => check.line(line));
       const source = await destination.read(
         `${manifest.hostname}/${manifest.id}/${manifest.archive.name}`,
       );
@@ -254,15 +276,8 @@ async function verify(request: VerifyRequest): Promise<BackupRecord> {
       checkDecoders(exits, manifest, label);
       const tar = exits.find((e) => e.program === 'tar');
       if (tar && tar.code !== 0) throw chainFailure(`${label} cannot be read`, tar);
-      for (const name of names) {
-        const why = escapeReason(name);
-        if (why) {
-          throw new JobError(
-            `${label} is refused: its member ${name} ${why}, it would land outside the target`,
-          );
-        }
-      }
-      log.debug(`${label}: sha256 matches, ${names.length} members, none escapes`);
+      if (check.refusal !== undefined) throw new JobError(`${label} ${check.refusal}`);
+      log.debug(`${label}: sha256 matches, ${check.members} members, none escapes`);
       return recordOf(manifest, where);
     } finally {
       await gpgHome?.dispose();
@@ -288,7 +303,11 @@ async function restore(request: RestoreRequest): Promise<RestoreResult> {
       ...decoders(manifest, key, gpgHome),
       { program: 'tar', args: extractArgs(target, manifest.selinux) },
     ];
-    const chain = startChain(programs, { input: 'pipe', output: 'pipe' });
+    const chain = startChain(programs, {
+      input: 'pipe',
+      output: 'pipe',
+      stderrLine: stderrToLog(log),
+    });
     let entries = 0;
     const listed = collectLines(chain.stdout as Readable, () => {
       entries += 1;
@@ -302,12 +321,13 @@ async function restore(request: RestoreRequest): Promise<RestoreResult> {
       const { sha256, bytes } = await feed(source, chain.stdin as Writable);
       const exits = await chain.done;
       await listed;
-      checkDecoders(exits, manifest, label);
-      const tar = exits.find((e) => e.program === 'tar');
-      if (tar && tar.code !== 0) throw chainFailure(`${label} did not restore into ${target}`, tar);
+      // A changed archive first: tar failing on what it became says less than that.
       if (sha256 !== manifest.archive.sha256) {
         throw new JobError(`${label} changed since it was verified: its sha256 is now ${sha256}`);
       }
+      checkDecoders(exits, manifest, label);
+      const tar = exits.find((e) => e.program === 'tar');
+      if (tar && tar.code !== 0) throw chainFailure(`${label} did not restore into ${target}`, tar);
       return { entries, bytes, seconds: (Date.now() - started) / 1000 };
     } finally {
       request.signal?.removeEventListener('abort', stop);
@@ -400,11 +420,4 @@ function checkDecoders(exits: ProgramExit[], manifest: BackupManifest, label: st
   }
   const other = exits.find((e) => e.program !== 'gpg' && e.program !== 'tar' && e.code !== 0);
   if (other) throw chainFailure(`${label} cannot be decompressed`, other);
-}
-
-function chainFailure(what: string, exit: ProgramExit): JobError {
-  const said = lastLine(exit.stderr);
-  return new JobError(
-    `${what}: ${exit.program} ${exit.code < 0 ? 'did not run' : `exited ${exit.code}`}${said ? ` (${said})` : ''}`,
-  );
 }

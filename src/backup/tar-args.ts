@@ -87,13 +87,19 @@ export function createArgs(options: CreateOptions): string[] {
   ];
 }
 
-/** `tar -t` of the decompressed stream on stdin: one member name a line. */
+/** `tar -tv` of the decompressed stream on stdin: one member a line, read by tar-listing.ts. */
 export function listArgs(): string[] {
   return [
     '--list',
     '--file=-',
-    // The same escaping as the listing, so names compare and "\n" in a name stays one line.
-    '--quoting-style=escape',
+    // Each member's kind and, for links, its target: verify() checks where links lead.
+    '--verbose',
+    // Names and link targets in C quotes: one token each, whatever bytes they hold.
+    '--quoting-style=c',
+    // Link targets as stored: without it tar strips "/" and "../" off them before printing.
+    '--absolute-names',
+    // uid/gid numbers: the archive's owner names could hold a quote, before the name.
+    '--numeric-owner',
   ];
 }
 
@@ -119,13 +125,7 @@ export function extractArgs(target: string, selinux: boolean): string[] {
     // symlink) removes a file already there before extracting the member, and keeps directories,
     // fixing their modes and owners. Members with a leading "/" or ".." are refused (the default
     // too, no --absolute-names): nothing lands outside the target. verify() refuses such an
-    // archive before restore is reached.
+    // archive before restore is reached, and one whose members go through its own symlinks or
+    // hard-link outside it (member-guard.ts).
   ];
-}
-
-/** Why a member name would land outside the target, or undefined when it stays inside. */
-export function escapeReason(name: string): string | undefined {
-  if (name.startsWith('/')) return 'is an absolute path';
-  if (name.split('/').includes('..')) return 'has a ".." component';
-  return undefined;
 }

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
+  chmodSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -11,6 +12,8 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execa } from 'execa';
+import { pack } from 'tar-stream';
 import { afterAll, expect, it } from 'vitest';
 import { netfsMethod } from '../../src/backup/netfs.js';
 import type { BackupManifest } from '../../src/backup/netfs-manifest.js';
@@ -24,7 +27,7 @@ import {
   ODD_UID,
   toolsMissing,
 } from '../support/backup.js';
-import { lifeboat, sandbox } from '../support/cli.js';
+import { CLI, lifeboat, sandbox } from '../support/cli.js';
 import { closedPort } from '../support/ports.js';
 import { startSshd } from '../support/sshd.js';
 import { describeTier } from '../support/tiers.js';
@@ -88,6 +91,31 @@ function backupsOf(dest: string, host = 'sample-host'): string[] {
 
 function manifestOf(dest: string, id: string, host = 'sample-host'): BackupManifest {
   return JSON.parse(readFileSync(join(dest, host, id, 'backup.json'), 'utf8')) as BackupManifest;
+}
+
+/** Puts `tarred` (an uncompressed tar) in place of backup `id`'s archive, backup.json to match. */
+function replaceArchive(dest: string, id: string, tarred: Buffer): void {
+  const zstd = execFileSync('zstd', ['-q', '-c'], { input: tarred });
+  writeFileSync(join(dest, 'sample-host', id, 'backup.tar.zst'), zstd);
+  const manifest = manifestOf(dest, id);
+  manifest.archive.sha256 = createHash('sha256').update(zstd).digest('hex');
+  manifest.archive.bytes = zstd.length;
+  writeFileSync(join(dest, 'sample-host', id, 'backup.json'), JSON.stringify(manifest));
+}
+
+/** A tar of exactly these members in this order, for shapes GNU tar never creates. */
+async function handMadeTar(
+  members: { name: string; type?: 'symlink' | 'link'; linkname?: string }[],
+): Promise<Buffer> {
+  const archive = pack();
+  for (const m of members) {
+    if (m.type === undefined) archive.entry({ name: m.name, mode: 0o644 }, 'data\n');
+    else archive.entry({ name: m.name, type: m.type, linkname: m.linkname ?? '' });
+  }
+  archive.finalize();
+  const chunks: Buffer[] = [];
+  for await (const chunk of archive as AsyncIterable<Buffer>) chunks.push(chunk);
+  return Buffer.concat(chunks);
 }
 
 const workDirs: string[] = [];
@@ -264,17 +292,87 @@ describeTier('fixture', missing)('NETFS backup and restore (real tar, zstd, gpg)
       '--transform=s,^x$,../x,',
       'x',
     ]);
-    const zstd = execFileSync('zstd', ['-q', '-c'], { input: tarred });
-    const archive = join(dest, 'sample-host', id as string, 'backup.tar.zst');
-    writeFileSync(archive, zstd);
-    const manifest = manifestOf(dest, id as string);
-    manifest.archive.sha256 = createHash('sha256').update(zstd).digest('hex');
-    manifest.archive.bytes = zstd.length;
-    writeFileSync(join(dest, 'sample-host', id as string, 'backup.json'), JSON.stringify(manifest));
+    replaceArchive(dest, id as string, tarred);
     const config = await configWith([`backup.url=file://${dest}`]);
     await expect(
       netfsMethod.verify({ config, log: new MemoryLog(), hostname: 'sample-host' }),
     ).rejects.toThrow('its member ../x has a ".." component');
+  });
+
+  it('an archive with a member under its own symlink (etc/zz -> /, etc/zz/passwd) or a hard link to an absolute path is refused by verify, naming it; symlinks to absolute paths pass', async () => {
+    const dir = work('through-link');
+    const { root } = makeSampleTree(join(dir, 'root'));
+    const dest = join(dir, 'dest');
+    expect((await mkbackuponly(root, `file://${dest}`)).exitCode).toBe(0);
+    const [id] = backupsOf(dest);
+    const config = await configWith([`backup.url=file://${dest}`]);
+    const verify = () =>
+      netfsMethod.verify({ config, log: new MemoryLog(), hostname: 'sample-host' });
+    const localtime = {
+      name: 'etc/localtime',
+      type: 'symlink',
+      linkname: '/usr/share/zoneinfo/UTC',
+    } as const;
+
+    replaceArchive(dest, id as string, await handMadeTar([{ name: 'etc/passwd' }, localtime]));
+    expect((await verify()).id).toBe(id);
+
+    const through = await handMadeTar([
+      localtime,
+      { name: 'etc/zz', type: 'symlink', linkname: '/' },
+      { name: 'etc/zz/passwd' },
+    ]);
+    // What verify spares the restore: GNU tar stops on it halfway with exit 2.
+    const extracted = work('through-link-tar');
+    expect(() =>
+      execFileSync('tar', ['-x', '-C', extracted], { input: through, stdio: 'pipe' }),
+    ).toThrow(/Not a directory/);
+    replaceArchive(dest, id as string, through);
+    await expect(verify()).rejects.toThrow(
+      `backup ${id} at file://${dest} is refused: its member etc/zz/passwd lies under etc/zz, a symlink to / earlier in the archive`,
+    );
+    await expect(verify()).rejects.toMatchObject({ exitCode: 1 });
+
+    replaceArchive(
+      dest,
+      id as string,
+      await handMadeTar([{ name: 'f' }, { name: 'h', type: 'link', linkname: '/etc/shadow' }]),
+    );
+    await expect(verify()).rejects.toThrow(
+      'its member h is a hard link to /etc/shadow, which is an absolute path',
+    );
+  });
+
+  it("a restore that tar cannot finish (a full target) says why in tar's words, and the log has all tar said", async () => {
+    const dir = work('restore-full');
+    const { root } = makeSampleTree(join(dir, 'root'));
+    writeFileSync(join(root, 'big.bin'), Buffer.alloc(1024 * 1024, 7));
+    const dest = join(dir, 'dest');
+    expect((await mkbackuponly(root, `file://${dest}`)).exitCode).toBe(0);
+    const config = await configWith([`backup.url=file://${dest}`]);
+    const log = new MemoryLog();
+    const verified = await netfsMethod.verify({ config, log, hostname: 'sample-host' });
+    // A real full disk: a 64 KiB tmpfs, far smaller than big.bin.
+    const small = join(dir, 'small');
+    mkdirSync(small);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=0700', 'tmpfs', small]);
+    try {
+      const failed = netfsMethod.restore({ config, log, backup: verified, target: small });
+      // tar's own words for a short write, not its closing "Exiting with failure status".
+      await expect(failed).rejects.toThrow(
+        new RegExp(
+          `did not restore into ${small}: tar exited 2 \\([^)]*\\./big\\.bin: Wrote only \\d+ of \\d+ bytes\\)$`,
+        ),
+      );
+      expect(log.lines.map((l) => l.message)).toContainEqual(
+        expect.stringMatching(/^tar: \.\/big\.bin: Wrote only \d+ of \d+ bytes$/),
+      );
+      expect(log.lines.map((l) => l.message)).toContain(
+        'tar: Exiting with failure status due to previous errors',
+      );
+    } finally {
+      execFileSync('umount', [small]);
+    }
   });
 
   it('a full file:// destination is one sentence naming it and the file, and keeps no partial file', async () => {
@@ -328,7 +426,7 @@ describeTier('fixture', missing)('NETFS backup and restore (real tar, zstd, gpg)
         })
         .filter((line) => line.includes('gpg-agent') && line.includes('lb-gpg-'));
     const before = { temps: ours(), agents: agents() };
-    const { run: child } = startMkbackuponly(root, `file://${dest}`, [
+    const { box, run: child } = startMkbackuponly(root, `file://${dest}`, [
       '--set',
       'backup.encryptionKey=interrupt-test-key',
       '--set',
@@ -343,9 +441,20 @@ describeTier('fixture', missing)('NETFS backup and restore (real tar, zstd, gpg)
       if (names.some((n) => n.includes('.partial-'))) break;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
+    // The run's temporary files are in its own directory of paths.workDir, not in /tmp.
+    const runTemps = join(box.dir, 'work', 'tmp');
+    const [runTemp, ...others] = readdirSync(runTemps);
+    expect(others).toEqual([]);
+    expect(readdirSync(join(runTemps, runTemp as string))).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^lb-gpg-/),
+        expect.stringMatching(/^lifeboat-backup-/),
+      ]),
+    );
     child.kill('SIGINT');
     const result = await child;
     expect(result.exitCode, result.all).toBe(130);
+    expect(readdirSync(runTemps)).toEqual([]);
     expect(ours().filter((n) => !before.temps.includes(n))).toEqual([]);
     expect(agents().filter((a) => !before.agents.includes(a))).toEqual([]);
     const left = existsSync(dest) ? readdirSync(dest, { recursive: true, encoding: 'utf8' }) : [];
@@ -383,6 +492,56 @@ describeTier('fixture', missing)('NETFS backup and restore (real tar, zstd, gpg)
     expect(remaining).not.toContain('20000101T000000Z');
   });
 });
+
+describeTier('fixture', missing ?? toolsMissing(['setpriv']))(
+  'NETFS backup when tar itself fails',
+  () => {
+    it("a root tar cannot enter fails mkbackuponly in one sentence with tar's reason, exit 1; the log has tar's lines", async () => {
+      const dir = work('tar-fails');
+      const { root } = makeSampleTree(join(dir, 'root'));
+      const dest = join(dir, 'dest');
+      // Root without the capabilities that let it read any directory, as on an NFS root that
+      // squashes root: a mode 000 root is then closed to tar as it is to anyone.
+      chmodSync(root, 0o000);
+      try {
+        const box = sandbox();
+        const run = await execa(
+          'setpriv',
+          [
+            '--bounding-set=-dac_override,-dac_read_search',
+            'node',
+            CLI,
+            'mkbackuponly',
+            '--root',
+            root,
+            ...box.sets,
+            '--set',
+            'backup.method=netfs',
+            '--set',
+            `backup.url=file://${dest}`,
+          ],
+          { reject: false, all: true, env: { ...box.env, CI: '' } },
+        );
+        expect(run.exitCode, run.all).toBe(1);
+        expect(run.stderr).toContain(
+          `the archive could not be made: tar exited 2 (${root}: Cannot open: Permission denied)`,
+        );
+        expect(run.stderr).not.toMatch(/^\s+at |Unhandled/m);
+        const logText = readdirSync(join(box.dir, 'log'))
+          .map((f) => readFileSync(join(box.dir, 'log', f), 'utf8'))
+          .join('\n');
+        expect(logText).toContain(`tar: ${root}: Cannot open: Permission denied`);
+        expect(logText).toContain('tar: Error is not recoverable: exiting now');
+        const left = existsSync(dest)
+          ? readdirSync(dest, { recursive: true, encoding: 'utf8' })
+          : [];
+        expect(left.filter((n) => n.includes('backup.'))).toEqual([]);
+      } finally {
+        chmodSync(root, 0o755);
+      }
+    });
+  },
+);
 
 describeTier('fixture', missing ?? toolsMissing(['sshd', 'ssh-keygen']))(
   'NETFS over sftp:// (curl against a private sshd on 127.0.0.1)',
