@@ -1,4 +1,5 @@
 import { execFile, spawnSync } from 'node:child_process';
+import { killProcessesNaming } from '../util/kill-by-argument.js';
 import { privateTempDir } from '../util/temp-dir.js';
 import type { BackupManifest } from './netfs-manifest.js';
 import type { ChainProgram } from './pipeline.js';
@@ -28,6 +29,11 @@ export function compressor(kind: Compression): ChainProgram | undefined {
   }
 }
 
+/**
+ * No thread option: zstd decompresses a frame on one thread whatever -T says (1.5.4 took the
+ * same time with -T0), and gzip has none (pigz, which only moves reading and checksums to
+ * other threads, is not in the rescue system).
+ */
 export function decompressor(kind: Compression): ChainProgram | undefined {
   switch (kind) {
     case 'zstd':
@@ -54,6 +60,11 @@ export async function privateGpgHome(): Promise<GpgHome> {
   const home = await privateTempDir('lb-gpg-', {
     onInterrupt: (dir) => {
       spawnSync('gpgconf', ['--homedir', dir, '--kill', 'gpg-agent'], { timeout: 5000 });
+      // A gpg still running may be starting an agent right now, which gpgconf did not see:
+      // everything started with this home goes, twice, so an agent forked meanwhile goes too.
+      killProcessesNaming(dir);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200); // a synchronous 0.2 s
+      killProcessesNaming(dir);
     },
   });
   const { dir } = home;
