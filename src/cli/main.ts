@@ -101,9 +101,11 @@ const VALUE_OPTIONS = new Set(['-c', '--config', '-r', '--recipe', '-s', '--set'
 
 /**
  * The first word that names no command. commander checks commands only after --help, so
- * `lifeboat nosuchcommand --help` would print the top-level help and exit 0.
+ * `lifeboat nosuchcommand --help` would print the top-level help and exit 0; and
+ * `lifeboat help nosuchcommand` prints the top-level help and exits 0 too.
  */
 function unknownCommand(program: Command, args: readonly string[]): CommanderError | undefined {
+  const names = program.commands.flatMap((c) => [c.name(), ...c.aliases()]);
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] ?? '';
     if (arg === '--') return undefined;
@@ -111,19 +113,23 @@ function unknownCommand(program: Command, args: readonly string[]): CommanderErr
       if (VALUE_OPTIONS.has(arg)) i++;
       continue;
     }
-    const names = program.commands.flatMap((c) => [c.name(), ...c.aliases()]);
-    if (arg === 'help' || names.includes(arg)) return undefined;
-    const close = suggest(arg, names);
-    process.stderr.write(
-      `error: unknown command '${arg}'${close ? `\n(Did you mean ${close}?)` : ''}\n(lifeboat --help lists the commands and options)\n`,
-    );
-    return new CommanderError(
-      ExitCode.usage,
-      'commander.unknownCommand',
-      `unknown command '${arg}'`,
-    );
+    if (arg === 'help') {
+      const topic = args[i + 1];
+      if (topic === undefined || topic.startsWith('-') || topic === 'help' || names.includes(topic))
+        return undefined;
+      return refuseUnknown(topic, names);
+    }
+    return names.includes(arg) ? undefined : refuseUnknown(arg, names);
   }
   return undefined;
+}
+
+function refuseUnknown(arg: string, names: string[]): CommanderError {
+  const close = suggest(arg, names);
+  process.stderr.write(
+    `error: unknown command '${arg}'${close ? `\n(Did you mean ${close}?)` : ''}\n(lifeboat --help lists the commands and options)\n`,
+  );
+  return new CommanderError(ExitCode.usage, 'commander.unknownCommand', `unknown command '${arg}'`);
 }
 
 async function main(): Promise<void> {

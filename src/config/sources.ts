@@ -3,6 +3,7 @@ import { basename, delimiter, extname, join, resolve } from 'node:path';
 import { cosmiconfig } from 'cosmiconfig';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { errorMessage, UsageError } from '../errors.js';
+import { jsonSyntaxError } from '../util/json-syntax.js';
 import type { HostFacts } from './facts.js';
 import { ConfigError, type Locate, layerOperations, type Operation, type Origin } from './layer.js';
 import { recipeMetaKeys } from './schema.js';
@@ -54,6 +55,25 @@ function loadYamlKeepingPositions(filepath: string, content: string): unknown {
   return doc.toJS() ?? {};
 }
 
+/**
+ * JSON is read by the YAML parser too, for its positions, but YAML would accept what JSON does
+ * not (a trailing comma) and word its errors in YAML's terms: JSON.parse judges first.
+ */
+function loadJsonKeepingPositions(filepath: string, content: string): unknown {
+  // An empty file is no configuration, as an empty YAML file is.
+  const syntax = content.trim() === '' ? undefined : jsonSyntaxError(content);
+  if (syntax) {
+    throw new ConfigError([
+      {
+        where: `${filepath}:${syntax.line}:${syntax.column}`,
+        key: '',
+        message: `not valid JSON: ${syntax.reason}`,
+      },
+    ]);
+  }
+  return loadYamlKeepingPositions(filepath, content);
+}
+
 function locatorFor(filepath: string): Locate | undefined {
   const parsed = parsedDocuments.get(filepath);
   if (!parsed) return undefined;
@@ -91,7 +111,7 @@ const explorer = cosmiconfig('lifeboat', {
   loaders: {
     '.yaml': loadYamlKeepingPositions,
     '.yml': loadYamlKeepingPositions,
-    '.json': loadYamlKeepingPositions,
+    '.json': loadJsonKeepingPositions,
     noExt: loadYamlKeepingPositions,
   },
 });
@@ -108,6 +128,12 @@ export async function fileOperations(
     throw new UsageError(`${filepath}: no such file`, {
       hint: 'Check the path; configuration files may be YAML, JSON, JS or MJS.',
     });
+  }
+  const extension = extname(absolute);
+  if (extension !== '' && !EXTENSIONS.includes(extension)) {
+    throw new UsageError(
+      `${absolute}: lifeboat reads configuration files ending in ${EXTENSIONS.join(', ')} (or none, read as YAML), not ${extension}`,
+    );
   }
   let loaded: unknown;
   try {

@@ -1,4 +1,4 @@
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { canonicalJson } from '../capture/canonical-json.js';
 import { UsageError } from '../errors.js';
@@ -19,9 +19,15 @@ export async function writeLayout(file: string, layout: Layout): Promise<void> {
   await mkdir(dirname(file), { recursive: true, mode: 0o700 });
   // A temporary name first: a crash never leaves half a layout where recover would read it.
   const partial = `${file}.partial-${process.pid}`;
-  await writeFile(partial, canonicalJson(layout), { mode: 0o600 });
-  await chmod(partial, 0o600);
-  await rename(partial, file);
+  try {
+    await writeFile(partial, canonicalJson(layout), { mode: 0o600 });
+    await chmod(partial, 0o600);
+    await rename(partial, file);
+  } catch (error) {
+    // Nothing reads a partial: left behind it is litter. Removing it must not hide why it failed.
+    await rm(partial, { force: true }).catch(() => undefined);
+    throw error;
+  }
 }
 
 export async function readLayout(file: string): Promise<Layout> {

@@ -7,6 +7,8 @@ import { JobError, UsageError } from '../errors.js';
 import type { Log } from '../log/log.js';
 import { type BuildResult, buildRescueMedia } from '../media/build.js';
 import { BUILD_MANIFEST_SCHEMA, type BuildManifest } from '../media/build-manifest.js';
+import { jsonSyntaxError } from '../util/json-syntax.js';
+import { osReason } from '../util/os-error.js';
 
 /**
  * `lifeboat verify --manifest FILE`: rebuild from the inputs a manifest.json names, compare every
@@ -31,14 +33,19 @@ export interface VerifyRequest {
 
 export async function verifyBuild(request: VerifyRequest): Promise<void> {
   const file = resolve(request.manifest);
-  let recorded: BuildManifest;
+  let text: string;
   try {
-    recorded = JSON.parse(readFileSync(file, 'utf8')) as BuildManifest;
+    text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new UsageError(
-      `--manifest ${file}: not a readable manifest.json (${(error as Error).message})`,
-    );
+    throw new UsageError(`--manifest ${file}: not a readable manifest.json (${osReason(error)})`);
   }
+  // JSON.parse's own message can quote the whole file, newlines and all: say where instead.
+  const syntax = jsonSyntaxError(text);
+  if (syntax)
+    throw new UsageError(
+      `--manifest ${file}:${syntax.line}:${syntax.column}: not a readable manifest.json (not valid JSON: ${syntax.reason})`,
+    );
+  const recorded = JSON.parse(text) as BuildManifest;
   // Another format may name other inputs: comparing them as these would say something untrue.
   if (recorded?.schema !== BUILD_MANIFEST_SCHEMA)
     throw new UsageError(

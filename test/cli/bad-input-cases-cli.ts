@@ -22,6 +22,13 @@ export const FLAG_AND_CONFIG_CASES: BadInputCase[] = [
   },
   {
     group: 'Command line',
+    title: '`help` of a command that does not exist',
+    args: ['help', 'mkresuce'],
+    exitCode: 2,
+    says: "unknown command 'mkresuce'\n(Did you mean mkrescue?)",
+  },
+  {
+    group: 'Command line',
     title: 'a misspelt command',
     args: ['mkresuce'],
     exitCode: 2,
@@ -94,6 +101,23 @@ export const FLAG_AND_CONFIG_CASES: BadInputCase[] = [
     setup: (box) => write(join(box.dir, 'broken.yaml'), 'rescue:\n  programs: [curl\n  b: c\n'),
     exitCode: 2,
     says: /broken\.yaml:3:3: not valid YAML/,
+  },
+  {
+    group: 'Configuration',
+    title: 'a JSON syntax error in a --config file',
+    args: ['dump', '--config', '{dir}/broken.json'],
+    setup: (box) =>
+      write(join(box.dir, 'broken.json'), '{\n  "rescue": {\n    "programs": ["curl",]\n  }\n}\n'),
+    exitCode: 2,
+    says: /broken\.json:3:25: not valid JSON: unexpected '\]'$/m,
+  },
+  {
+    group: 'Configuration',
+    title: 'a --config file in a format lifeboat does not read',
+    args: ['dump', '--config', '{dir}/lifeboat.toml'],
+    setup: (box) => write(join(box.dir, 'lifeboat.toml'), '[rescue]\nprograms = ["curl"]\n'),
+    exitCode: 2,
+    says: /lifeboat\.toml: lifeboat reads configuration files ending in \.yaml, \.yml, \.json, .* not \.toml/,
   },
   {
     group: 'Configuration',

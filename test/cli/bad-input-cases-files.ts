@@ -144,6 +144,14 @@ export const FILE_CASES: BadInputCase[] = [
   },
   {
     group: 'Disk layout',
+    title: '`savelayout --out` naming a directory',
+    args: ['savelayout', '--out', '{dir}/layouts'],
+    setup: (box) => mkdirSync(join(box.dir, 'layouts')),
+    exitCode: 2,
+    says: /--out \S+\/layouts: is a directory, not a file; give the file to write, such as \S+\/layouts\/layout\.json$/m,
+  },
+  {
+    group: 'Disk layout',
     title: '`layoutonly --disk-mapping` of a file that does not exist',
     args: ['layoutonly', '--unattended', '--disk-mapping', '{dir}/mapping'],
     exitCode: 2,
@@ -185,9 +193,10 @@ export const FILE_CASES: BadInputCase[] = [
     group: 'Build and verify',
     title: '`verify --manifest` of a file that is not JSON',
     args: ['verify', '--manifest', '{dir}/manifest.json'],
-    setup: (box) => write(join(box.dir, 'manifest.json'), 'not json'),
+    setup: (box) => write(join(box.dir, 'manifest.json'), 'not json\nat all\n'),
     exitCode: 2,
-    says: /manifest\.json: not a readable manifest\.json/,
+    // One line: the file's text, newline and all, is not quoted.
+    says: /manifest\.json:1:2: not a readable manifest\.json \(not valid JSON: unexpected 'o'\)$/m,
   },
 
   // Backup and recover

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { errorMessage, JobError, UsageError } from '../../errors.js';
@@ -19,6 +20,12 @@ export function registerLayout(program: Command): void {
     .description('capture the disk layout of this machine into layout.json (reads only)')
     .option('-o, --out <file>', `where to write it (default ${SAVED_LAYOUT})`)
     .action(async (options: { out?: string }, command: Command) => {
+      const file = resolve(options.out ?? SAVED_LAYOUT);
+      // --out names the file, as --layout does where checklayout and layoutonly read it back.
+      if (isDirectory(file))
+        throw new UsageError(
+          `--out ${file}: is a directory, not a file; give the file to write, such as ${join(file, 'layout.json')}`,
+        );
       const globals = command.optsWithGlobals<GlobalOptions>();
       const session = await openSession('savelayout', globals);
       const started = Date.now();
@@ -27,7 +34,6 @@ export function registerLayout(program: Command): void {
         root: resolve(globals.root ?? '/'),
         warn: (message) => session.log.warn(message),
       });
-      const file = resolve(options.out ?? SAVED_LAYOUT);
       await writeLayout(file, layout);
       session.log.info(
         `layout saved in ${((Date.now() - started) / 1000).toFixed(1)} s → ${file}: ${layout.disks.length} disk(s), ${layout.raids.length} RAID, ${layout.volumeGroups.length} VG, ${layout.encrypted.length} LUKS, ${layout.filesystems.length} file system(s), ${layout.swaps.length} swap`,
@@ -119,4 +125,8 @@ export function registerLayout(program: Command): void {
         await runRecovery(layoutonly, request, session, options.simulate === true);
       },
     );
+}
+
+function isDirectory(path: string): boolean {
+  return statSync(path, { throwIfNoEntry: false })?.isDirectory() === true;
 }
