@@ -133,6 +133,11 @@ function refuseUnknown(arg: string, names: string[]): CommanderError {
 }
 
 async function main(): Promise<void> {
+  // `lifeboat help | head`: the reader went away; what is left to print has nobody to read it.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
   const uninstall = installInterruptCleanup();
   try {
     const program = buildProgram();

@@ -1,8 +1,9 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { expect, it } from 'vitest';
 import { bundleFilePath } from '../../src/capture/bundle.js';
-import { lifeboat, ROOT, sandbox } from '../support/cli.js';
+import { CLI, lifeboat, ROOT, sandbox } from '../support/cli.js';
 import { describeTier, hostMissing } from '../support/tiers.js';
 
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
@@ -23,6 +24,19 @@ describeTier('host', hostMissing())('lifeboat CLI', () => {
     expect(result.stdout).toContain(
       'Exit codes: 0 success, 1 the job failed, 2 usage or configuration error.',
     );
+  });
+
+  it('stops quietly when its reader goes away (lifeboat help | head -1)', async () => {
+    const result = await execa(
+      'sh',
+      ['-c', `node "$1" help | head -1; exit "\${PIPESTATUS:-0}"`, 'sh', CLI],
+      {
+        reject: false,
+        all: true,
+        env: { CI: '' },
+      },
+    );
+    expect(result.all).toBe('Usage: lifeboat [options] [command]');
   });
 
   it('exits 2 on an unknown command or option', async () => {
