@@ -96,6 +96,17 @@ const backupSection = section({
     ),
 });
 
+/** The groups images/<image>/steps/prune-rootfs leaves out unless rescue.keep names them. */
+export const RESCUE_KEEP_GROUPS = [
+  'python',
+  'perl',
+  'packaging',
+  'hwdb',
+  'timezones',
+  'gconv',
+  'node-extras',
+] as const;
+
 const rescueSection = section({
   programs: names(
     'Host programs to copy into the rescue system when the host has them; a missing one is a warning. ReaR PROGS.',
@@ -106,6 +117,11 @@ const rescueSection = section({
   packages: names(
     "Debian packages installed into the rescue system from the builder's distribution, whether the host has them or not.",
   ),
+  keep: z
+    .array(z.enum(RESCUE_KEEP_GROUPS))
+    .describe(
+      "What the builder leaves out of the rescue system by default and this recipe wants back: python, perl, packaging (dpkg and apt with their state), hwdb (udev's hardware database), timezones (all but UTC), gconv (glibc's iconv modules), node-extras (Node's TypeScript declarations). Python and Perl are kept anyway when a package in rescue.packages runs on them.",
+    ),
   copyAsIs: names('Host files and directories copied as they are. ReaR COPY_AS_IS.'),
   overlays: names(
     "Directories on the building machine copied over the rescue root filesystem last, owned by root (a relative path is relative to the recipe's directory, else the working directory).",
@@ -208,6 +224,11 @@ const recoverySection = section({
     .enum(['auto', 'update-initramfs', 'dracut', 'mkinitrd'])
     .describe(
       'How the restored system regenerates its initramfs: auto takes the first it has of update-initramfs, dracut, mkinitrd.',
+    ),
+  regenerateInitramfs: z
+    .enum(['auto', 'always', 'never'])
+    .describe(
+      "Whether finalize makes the restored system's initramfs again: auto only when something it depends on changed (disk names, sizes or ids, the drivers of the disks or network cards, a kernel without an initramfs), always, or never. ReaR REBUILD_INITRAMFS.",
     ),
   embedBackupKey: z
     .boolean()

@@ -34,6 +34,7 @@ export type { BodyStoreOptions } from './cpio-body-store.js';
 export { BodyStore } from './cpio-body-store.js';
 export type { CpioBody, CpioEntry, CpioEntryType, CpioName } from './cpio-entry.js';
 export { memoryBody } from './cpio-entry.js';
+export { indexed, type LayerIndex, overBase } from './cpio-layers.js';
 export type { NewcLayoutOptions, NewcRecord } from './cpio-layout.js';
 export { clampMtime, layoutRecords } from './cpio-layout.js';
 export type { NewcHeaderFields } from './cpio-newc.js';
@@ -54,7 +55,13 @@ export interface NewcOptions extends NewcLayoutOptions {
   onWarning?: Warn;
 }
 
-export interface TarToNewcOptions extends NewcOptions, TarReadOptions, BodyStoreOptions {}
+export interface TarToNewcOptions extends NewcOptions, TarReadOptions, BodyStoreOptions {
+  /**
+   * A stage between the tar's entries and the archive: which entries go in (a layer of a layered
+   * initrd, cpio-layers.ts). Default: all of them.
+   */
+  select?: (entries: AsyncIterable<CpioEntry>) => AsyncIterable<CpioEntry>;
+}
 
 /** The archive of `entries` as a stream of bytes. Bodies are read when their record is written. */
 export function entriesToNewc(
@@ -88,7 +95,8 @@ export function tarToNewc(tar: ByteSource, options: TarToNewcOptions = {}): Read
     const store = new BodyStore(options);
     try {
       const tree = new ArchiveTree(options.onWarning);
-      for await (const entry of tarEntries(tar, store, options)) tree.add(entry);
+      const entries = tarEntries(tar, store, options);
+      for await (const entry of options.select ? options.select(entries) : entries) tree.add(entry);
       yield* newcChunks(layoutRecords(tree, options));
     } finally {
       await store.dispose();

@@ -53,6 +53,11 @@ export interface BuildManifest {
    */
   configuration: unknown;
   artifacts: Artifact[];
+  /**
+   * The initrd's layers, in the order they are joined (base, then host): the base layer's digest
+   * is the same for every host built with the same recipe, builder image and lifeboat.
+   */
+  initrdLayers?: { name: string; sha256: string; bytes: number }[];
 }
 
 export function sha256Of(data: string | Buffer): string {

@@ -10,7 +10,6 @@ import {
 } from 'node:fs';
 import { copyFile, cp, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import type { Readable } from 'node:stream';
 import type { BackupMethod } from '../backup/method.js';
 import { backupMethodFor } from '../backup/methods.js';
 import {
@@ -25,16 +24,9 @@ import { configWithoutSecrets } from '../config/dump.js';
 import type { EffectiveConfig } from '../config/load.js';
 import type { Config, ConfigLayer } from '../config/schema.js';
 import { type BuilderImage, ensureBuilderImage } from '../engine/builder-image.js';
-import {
-  type ExecOptions,
-  type RunningContainer,
-  runContainer,
-  withContainer,
-} from '../engine/container.js';
+import { type RunningContainer, runContainer, withContainer } from '../engine/container.js';
 import type { Engine } from '../engine/engine.js';
 import { errorMessage, JobError, UsageError } from '../errors.js';
-import { compressorCommand } from '../initrd/compress.js';
-import { tarToNewc } from '../initrd/cpio.js';
 import type { Log } from '../log/log.js';
 import type { Output } from '../outputs/output.js';
 import { requestedOutputs } from '../outputs/registry.js';
@@ -51,6 +43,7 @@ import {
 } from './build-manifest.js';
 import { captureLayer } from './capture-layer.js';
 import { directoryLayer } from './capture-layer-dir.js';
+import { baseLayerKey, type InitrdLayer, makeLayeredInitrd, run } from './initrd-layers.js';
 import { checkOutputDir, outputFailure, stageOutput } from './output-dir.js';
 
 /**
@@ -203,59 +196,82 @@ export async function buildRescueMedia(options: BuildOptions): Promise<BuildResu
 
   const staging = await stageOutput(outDir);
   try {
+    let initrdLayers: InitrdLayer[] = [];
     const built = await withContainer({ engine, image: image.tag, log }, async (container) => {
       const env = { SOURCE_DATE_EPOCH: String(epoch) };
 
-      // 4. The rescue root filesystem.
+      // 4. The rescue root filesystem, in two phases, and 5. the initrd, in two layers
+      //    (initrd-layers.ts): the base depends on the recipe, the builder image and lifeboat
+      //    only, and is cached; the host layer is what the capture and the host's configuration
+      //    add to it.
       say('rescue root filesystem');
-      await container.putArchive('/work/capture', await captureLayer(bundleDir));
       const skels = await putSkelLayers(container, skeletons, config.ssh.authorizedKeys);
-      const overlaysIn = await putLayers(container, 'overlay', overlays);
-      // Last, over the capture's and the recipe's files: recover reads it as its site layer.
-      overlaysIn.push(...(await putRecoveryLayer(container, config)));
+      const recipeOverlays = await putLayers(container, 'overlay', overlays);
       await container.putArchive('/work/lifeboat', await directoryLayer(dirname(RESCUE_LIFEBOAT)));
-      await run(
-        container,
-        'assemble-rootfs',
-        [
-          '/usr/lib/lifeboat/assemble-rootfs',
-          '--rootfs',
-          '/work/rootfs',
-          ...skels.flatMap((dir) => ['--skel', dir]),
-          '--capture',
-          '/work/capture',
-          '--lifeboat',
-          '/work/lifeboat/lifeboat.mjs',
-          '--kernel-version',
-          kernel.version,
-          ...overlaysIn.flatMap((dir) => ['--overlay', dir]),
-        ],
-        { env, timeoutMs: 20 * 60_000 },
-      );
-      if (config.ssh.rootPasswordHash) {
-        // The hash travels on stdin, never on a command line or in a log.
-        await run(
+      const assemble = (phase: 'base' | 'host', more: string[]) =>
+        run(
           container,
-          'setting the root password',
-          ['chroot', '/work/rootfs', 'chpasswd', '--encrypted'],
-          {
-            stdin: `root:${config.ssh.rootPasswordHash}\n`,
-          },
+          `assemble-rootfs (${phase})`,
+          [
+            '/usr/lib/lifeboat/assemble-rootfs',
+            '--phase',
+            phase,
+            '--rootfs',
+            '/work/rootfs',
+            '--lifeboat',
+            '/work/lifeboat/lifeboat.mjs',
+            ...more,
+          ],
+          { env, timeoutMs: 20 * 60_000 },
         );
-      }
-
-      if (method) await checkRescuePrograms(container, method);
-
-      // 5. The initrd: lifeboat's own cpio writer, compressed in the container.
-      say('initrd');
-      // Opened only once the compressor runs (see ExecOptions.stdin: the engine's container lock).
-      const cpio = async () =>
-        tarToNewc(await container.getArchive('/work/rootfs'), {
+      initrdLayers = await makeLayeredInitrd({
+        container,
+        rootfs: '/work/rootfs',
+        out: STAGED_INITRD,
+        compression: config.output.compression,
+        epoch,
+        baseKey: baseLayerKey({
+          builderImage: image.id,
+          lifeboatBundle: inputs.lifeboatBundle,
+          skeleton: inputs.skeleton,
+          overlays: inputs.overlays,
+          authorizedKeys: config.ssh.authorizedKeys,
+          keep: config.rescue.keep,
           sourceDateEpoch: epoch,
-          stripComponents: 1,
-          onWarning: (message) => log.warn(`initrd: ${message}`),
-        });
-      await compressInto(container, cpio, config.output.compression, STAGED_INITRD);
+        }),
+        cacheDir: join(config.paths.workDir, 'cache', 'initrd-base'),
+        assembleBase: async () => {
+          await assemble('base', [
+            ...skels.flatMap((dir) => ['--skel', dir]),
+            ...recipeOverlays.flatMap((dir) => ['--overlay', dir]),
+            ...config.rescue.keep.flatMap((group) => ['--keep', group]),
+          ]);
+        },
+        assembleHost: async () => {
+          await container.putArchive('/work/capture', await captureLayer(bundleDir));
+          // Last, over the capture's and the recipe's files: recover reads it as its site layer.
+          const recovery = await putRecoveryLayer(container, config);
+          await assemble('host', [
+            '--capture',
+            '/work/capture',
+            '--kernel-version',
+            kernel.version,
+            ...[...recipeOverlays, ...recovery].flatMap((dir) => ['--overlay', dir]),
+          ]);
+          if (config.ssh.rootPasswordHash) {
+            // The hash travels on stdin, never on a command line or in a log.
+            await run(
+              container,
+              'setting the root password',
+              ['chroot', '/work/rootfs', 'chpasswd', '--encrypted'],
+              { stdin: `root:${config.ssh.rootPasswordHash}\n` },
+            );
+          }
+          if (method) await checkRescuePrograms(container, method);
+        },
+        log,
+        say,
+      });
       // The kernel joins it: the staged rescue system is complete.
       await copyFile(bundleFilePath(bundleDir, kernelFile.sha256), join(staging.dir, 'vmlinuz'));
       await container.putArchive('/work/out', await directoryLayer(staging.dir));
@@ -293,6 +309,7 @@ export async function buildRescueMedia(options: BuildOptions): Promise<BuildResu
       inputs,
       configuration: configWithoutSecrets(mediaConfig(config)),
       artifacts: await Promise.all(names.map((n) => describeArtifact(staging.dir, n))),
+      initrdLayers: initrdLayers.map(({ name, sha256, bytes }) => ({ name, sha256, bytes })),
     };
     await writeFile(join(staging.dir, 'manifest.json'), formatBuildManifest(manifest), {
       mode: 0o600,
@@ -498,51 +515,6 @@ async function putRecoveryLayer(container: RunningContainer, config: Config): Pr
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** Compresses `data` with the pinned settings inside the container into `out`. */
-async function compressInto(
-  container: RunningContainer,
-  data: () => Promise<Readable>,
-  kind: 'zstd' | 'gzip' | 'xz' | 'none',
-  out: string,
-): Promise<void> {
-  // gzip runs in the container too: zlib's output depends on the CPU's instructions.
-  const command =
-    kind === 'zstd' || kind === 'xz'
-      ? compressorCommand(kind)
-      : kind === 'gzip'
-        ? { program: 'gzip', args: ['--no-name', '-9', '--stdout'], env: {} }
-        : { program: 'cat', args: [], env: {} };
-  // A fixed script: the program and its arguments are passed as arguments, never spliced in.
-  await run(
-    container,
-    `compressing the initrd (${kind})`,
-    [
-      'sh',
-      '-c',
-      'out=$1; shift; mkdir -p "$(dirname "$out")"; exec "$@" >"$out"',
-      'sh',
-      out,
-      command.program,
-      ...command.args,
-    ],
-    { stdin: data, env: command.env, timeoutMs: 20 * 60_000 },
-  );
-}
-
-async function run(
-  container: RunningContainer,
-  what: string,
-  cmd: string[],
-  options: ExecOptions = {},
-): Promise<string> {
-  const result = await container.exec(cmd, options);
-  if (result.exitCode !== 0) {
-    const tail = `${result.stdout}\n${result.stderr}`.trim().split('\n').slice(-15).join('\n');
-    throw new JobError(`${what} failed in the builder (exit ${result.exitCode}):\n${tail}`);
-  }
-  return result.stdout;
 }
 
 /** Every program the outputs run must be in the builder image; one sentence names the missing. */

@@ -23,6 +23,7 @@ import { connectEngine } from '../../src/engine/engine.js';
 import type { BuildManifest } from '../../src/media/build-manifest.js';
 import { lifeboat, ROOT, sandbox } from '../support/cli.js';
 import { debianFixture } from '../support/fixtures.js';
+import { initrdArchives, initrdMembers } from '../support/initrd.js';
 import { describeTier, engineMissing, qemuMissing } from '../support/tiers.js';
 
 /**
@@ -53,10 +54,10 @@ interface Built {
   stdout: string;
 }
 
-async function build(name: string, extra: string[] = []): Promise<Built> {
+async function build(name: string, extra: string[] = [], from = capture): Promise<Built> {
   const out = join(box.dir, name);
   const result = await lifeboat(
-    ['build', '--capture', capture, '--out', out, ...BOTH, ...box.sets, ...extra],
+    ['build', '--capture', from, '--out', out, ...BOTH, ...box.sets, ...extra],
     { env: box.env },
   );
   if (result.exitCode !== 0) throw new Error(`lifeboat build ${name} failed:\n${result.all}`);
@@ -74,6 +75,19 @@ function captureOnce(): Promise<void> {
     if (result.exitCode !== 0) throw new Error(`lifeboat capture failed:\n${result.all}`);
   })();
   return captured;
+}
+
+const otherCapture = join(box.dir, 'capture-other');
+/** A second host built with the same recipe: the drill's protected host, captured. */
+async function captureOtherHost(): Promise<void> {
+  const other = await debianFixture('drill');
+  if ('missing' in other) throw new Error(other.missing);
+  const result = await lifeboat(
+    ['capture', '--root', other.root, '--out', otherCapture, ...box.sets, '--quiet'],
+    { env: box.env },
+  );
+  if (result.exitCode !== 0)
+    throw new Error(`lifeboat capture of the drill host failed:\n${result.all}`);
 }
 
 let first: Promise<Built> | undefined;
@@ -104,6 +118,7 @@ describeTier('engine', engineWhy ?? fixtureWhy)(
     let a: Built;
     let b: Built;
     let otherEpoch: Built;
+    let otherHost: Built;
 
     beforeAll(async () => {
       a = await firstBuild();
@@ -111,6 +126,8 @@ describeTier('engine', engineWhy ?? fixtureWhy)(
       await new Promise((resolve) => setTimeout(resolve, 1100));
       b = await build('second', ['--set', `output.url=file://${published}`]);
       otherEpoch = await build('other-epoch', ['--set', 'sourceDateEpoch=1600000000']);
+      // A second host: the example host with one more file, captured as a bundle of its own.
+      otherHost = await captureOtherHost().then(() => build('other-host', [], otherCapture));
     }, 20 * 60_000);
 
     it('writes the kernel, initrd, kernel command line, ISO and manifest, each 0600', () => {
@@ -170,20 +187,37 @@ describeTier('engine', engineWhy ?? fixtureWhy)(
     it('packs a zstd newc initrd under 100 MB that holds /init and lifeboat, owned by root', async () => {
       const initrd = join(a.out, 'initrd.img');
       expect(statSync(initrd).size).toBeLessThan(100 * 1000 * 1000);
-      const listing = await execa('bash', [
-        '-c',
-        'zstd -dc "$1" | cpio -t --quiet --numeric-uid-gid -v',
-        'list',
-        initrd,
-      ]);
-      const lines = listing.stdout.split('\n');
-      const names = new Set(lines.map((line) => line.split(/\s+/).slice(8).join(' ')));
+      const members = await initrdMembers(initrd);
       for (const name of ['init', 'usr/bin/lifeboat', 'etc/lifeboat/kernel-version']) {
-        expect(names.has(name), name).toBe(true);
+        expect(members.has(name), name).toBe(true);
       }
-      // owner and group are columns 3 and 4 of `cpio -tv`
-      const owners = new Set(lines.map((line) => line.split(/\s+/).slice(2, 4).join(':')));
+      const owners = new Set([...members.values()].map((m) => `${m.uid}:${m.gid}`));
       expect([...owners]).toEqual(['0:0']);
+    });
+
+    it('makes the initrd of two layers, the base made once: the next build takes it from the cache', async () => {
+      const archives = await initrdArchives(join(a.out, 'initrd.img'));
+      expect(archives).toHaveLength(2);
+      const [base, host] = a.manifest.initrdLayers ?? [];
+      expect(base?.name).toBe('base');
+      expect(host?.name).toBe('host');
+      // The base is the rescue system; the host layer the capture's part (modules, files...).
+      expect(base?.bytes).toBeGreaterThan(5 * (host?.bytes ?? 0));
+      expect(b.manifest.initrdLayers).toEqual(a.manifest.initrdLayers);
+      expect(b.stdout).toMatch(/initrd base layer from the cache/);
+      // Another host, the same recipe: the same base layer, its own host layer.
+      expect(otherHost.stdout).toMatch(/initrd base layer from the cache/);
+      expect(otherHost.manifest.initrdLayers?.[0]).toEqual(base);
+      expect(otherHost.manifest.initrdLayers?.[1]?.sha256).not.toBe(host?.sha256);
+      // Its own modules and programs: the drill host has Node.js and gpg, the example host not.
+      const captured = (dir: string) =>
+        JSON.parse(readFileSync(join(dir, 'capture.json'), 'utf8')) as {
+          host: { hostname: string };
+        };
+      const otherMembers = await initrdMembers(join(otherHost.out, 'initrd.img'));
+      expect(otherMembers.get('etc/lifeboat/capture.json')?.data.toString()).toContain(
+        captured(otherCapture).host.hostname,
+      );
     });
 
     it("puts a recipe's overlay over the rescue root, owned by root, and records its digest", async () => {
@@ -197,21 +231,15 @@ describeTier('engine', engineWhy ?? fixtureWhy)(
       );
       const built = await build('overlay', ['--recipe', join(recipeDir, 'site.yaml')]);
       expect(built.manifest.inputs.overlays).toEqual([expect.stringMatching(/^[0-9a-f]{64}$/)]);
-      const initrd = join(built.out, 'initrd.img');
-      const listing = await execa('bash', [
-        '-c',
-        'zstd -dc "$1" | cpio -t --quiet --numeric-uid-gid -v',
-        'list',
-        initrd,
-      ]);
-      expect(listing.stdout).toMatch(/^-rw-r--r-- +1 0 +0 +16 .* etc\/lifeboat\/site\.txt$/m);
-      const motd = await execa('bash', [
-        '-c',
-        'zstd -dc "$1" | cpio -i --quiet --to-stdout etc/motd',
-        'motd',
-        initrd,
-      ]);
-      expect(motd.stdout).toBe('site rescue system');
+      const members = await initrdMembers(join(built.out, 'initrd.img'));
+      const site = members.get('etc/lifeboat/site.txt');
+      expect(site && { mode: site.mode & 0o7777, uid: site.uid, gid: site.gid }).toEqual({
+        mode: 0o644,
+        uid: 0,
+        gid: 0,
+      });
+      expect(site?.data.toString()).toBe('from the recipe\n');
+      expect(members.get('etc/motd')?.data.toString()).toBe('site rescue system\n');
     }, 300_000);
 
     it(

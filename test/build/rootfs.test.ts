@@ -128,11 +128,12 @@ async function build(): Promise<Built> {
       await c.putArchive('/work/skel/default', await directoryLayer(join(SKEL_DIR, 'default')));
       await c.putArchive('/work/skel/test', await directoryLayer(extraSkel));
       await c.putArchive('/work/lifeboat', await directoryLayer(join(ROOT, 'dist', 'rescue')));
-      const assemble = (rootfs: string) =>
+      const assemble = (rootfs: string, ...extra: string[]) =>
         ok(
           c.exec(
             [
               '/usr/lib/lifeboat/assemble-rootfs',
+              ...extra,
               '--rootfs',
               rootfs,
               '--skel',
@@ -171,6 +172,22 @@ async function build(): Promise<Built> {
       checks.docs = await sh(
         'find /work/rootfs/usr/share/doc /work/rootfs/usr/share/man /work/rootfs/usr/share/locale -type f ! -name copyright ! -name locale.alias | head -n 5',
       );
+      // One marker of each group prune-rootfs leaves out, and the programs recovery runs.
+      const pruned = [
+        'usr/bin/python3',
+        'usr/bin/perl',
+        'var/lib/dpkg/status',
+        'usr/bin/apt-get',
+        'usr/lib/udev/hwdb.bin',
+        'usr/share/zoneinfo/Europe/Berlin',
+        'usr/lib/x86_64-linux-gnu/gconv/ISO8859-2.so',
+        'usr/share/nodejs/@types',
+      ];
+      const present = 'for p; do [ -e "/work/rootfs/$p" ] && echo "$p"; done; true';
+      checks.pruned = await sh(present, ...pruned);
+      checks.tools = await sh(
+        'for p in lvm mdadm cryptsetup mkfs.ext4 mkfs.xfs mkfs.btrfs mkfs.vfat sfdisk sgdisk parted mount.nfs mount.cifs gpg zstd tar curl ssh sshd dhclient udevadm modprobe; do chroot /work/rootfs sh -c "command -v $p" >/dev/null || echo "missing $p"; done; chroot /work/rootfs node -e "process.stdout.write(new Intl.DateTimeFormat(\'en\').format(0))"',
+      );
       const size = await ok(sh('du --summarize --bytes /work/rootfs | cut -f1'), 'du');
       rootfsBytes = Number(size.stdout.trim());
 
@@ -180,6 +197,10 @@ async function build(): Promise<Built> {
         `for r in /work/rootfs /work/rootfs2; do bash -c "$1" cpio "$r" | sha256sum; done`,
         CPIO,
       );
+
+      // A recipe asks for two groups back (rescue.keep).
+      await assemble('/work/rootfs3', '--keep', 'python', '--keep', 'hwdb');
+      checks.kept = await sh(present.replaceAll('/work/rootfs/', '/work/rootfs3/'), ...pruned);
 
       await ok(
         sh(`bash -c "$1" cpio /work/rootfs | zstd -12 -T1 -q -o /work/initrd.img`, CPIO),
@@ -290,6 +311,15 @@ describeTier('engine', engineWhy ?? fixtureWhy)('the rescue rootfs (builder cont
 
   it('leaves out documentation, manual pages and translations', () => {
     expect(built.checks.docs?.stdout).toBe('');
+  });
+
+  it('leaves out what packages dragged in (Python, Perl, packaging state, hwdb, time zones, gconv), keeps every recovery tool, and gives back what rescue.keep names', () => {
+    expect(built.checks.pruned?.stdout).toBe('');
+    expect(built.checks.tools?.stdout).toBe('1/1/1970');
+    expect(built.checks.kept?.stdout.trim().split('\n')).toEqual([
+      'usr/bin/python3',
+      'usr/lib/udev/hwdb.bin',
+    ]);
   });
 
   it('dates every file SOURCE_DATE_EPOCH, and assembles the same archive twice', () => {

@@ -13,6 +13,7 @@ import { OWNER_LABEL } from '../../src/engine/container.js';
 import { connectEngine } from '../../src/engine/engine.js';
 import { lifeboat, sandbox } from '../support/cli.js';
 import { debianRoot } from '../support/fixtures.js';
+import { initrdFile } from '../support/initrd.js';
 import { describeTier, engineMissing } from '../support/tiers.js';
 
 describeTier('engine', await engineMissing())('lifeboat CLI on a real engine', () => {
@@ -124,11 +125,8 @@ describeTier('engine', await engineMissing())('lifeboat CLI on a real engine', (
     const listed = readFileSync(join(dir, manifest.listing.name), 'utf8');
     expect(listed).toMatch(/^\.?\/?etc\/hostname$/m);
     // The rescue system's configuration names this backup's destination.
-    const site = await execa('cpio', ['-i', '--quiet', '--to-stdout', '*etc/lifeboat/site.yaml'], {
-      inputFile: join(out, 'initrd.img'),
-      encoding: 'utf8',
-    });
-    expect(site.stdout).toContain(`url: file://${backups}`);
+    const site = await initrdFile(join(out, 'initrd.img'), 'etc/lifeboat/site.yaml');
+    expect(site?.toString()).toContain(`url: file://${backups}`);
   }, 600_000);
 
   it('a failing step stops mkrescue with exit 1, names the step and log, and cleanup still runs', async () => {

@@ -18,25 +18,28 @@ export function fixturePrerequisitesMissing(): string | undefined {
   return undefined;
 }
 
-let made: Promise<Fixture> | undefined;
+const made = new Map<string, Promise<Fixture>>();
 
-export function debianFixture(): Promise<Fixture> {
-  made ??= (async () => {
+export function debianFixture(name: 'host' | 'drill' = 'host'): Promise<Fixture> {
+  const already = made.get(name);
+  if (already) return already;
+  const making = (async (): Promise<Fixture> => {
     const missing = fixturePrerequisitesMissing();
     if (missing) return { missing };
-    const result = await execa(`${ROOT}ci/fixtures/debian-root`, ['host'], {
+    const result = await execa(`${ROOT}ci/fixtures/debian-root`, [name], {
       reject: false,
       timeout: 20 * 60_000,
     });
     const root = result.stdout.trim().split('\n').at(-1) ?? '';
     if (result.exitCode !== 0 || root === '' || !existsSync(root)) {
       return {
-        missing: `ci/fixtures/debian-root host failed (exit ${result.exitCode}): ${result.stderr.trim().slice(-300) || 'no output'}`,
+        missing: `ci/fixtures/debian-root ${name} failed (exit ${result.exitCode}): ${result.stderr.trim().slice(-300) || 'no output'}`,
       };
     }
     return { root };
   })();
-  return made;
+  made.set(name, making);
+  return making;
 }
 
 /** The fixture root's path, for tests already in a tier that makes it: a failure to make it throws. */
