@@ -5,9 +5,10 @@ import type { Log } from '../log/log.js';
 import { inChroot } from './chroot.js';
 
 /**
- * The restored system's initramfs must be made again: it names the disks, the RAID arrays and
- * the LUKS volumes it opens, and those may have changed. With whichever tool that system has
- * (recovery.initramfsTool: auto picks the first present, in this order).
+ * Making the restored system's initramfs again, when initramfs-decision.ts says it may be wrong
+ * here: it names the disks, the RAID arrays and the LUKS volumes it opens and carries the
+ * drivers that reach them. With whichever tool that system has (recovery.initramfsTool: auto
+ * picks the first present, in this order).
  */
 export type InitramfsTool = 'update-initramfs' | 'dracut' | 'mkinitrd';
 
@@ -49,13 +50,16 @@ export function chooseInitramfsTool(
   return undefined;
 }
 
+/** Regenerates it; the line for the output says with what, and `because` why. */
 export async function regenerateInitramfs(
   root: string,
   setting: 'auto' | InitramfsTool,
+  because: string,
   log: Log,
 ): Promise<string> {
   const chosen = chooseInitramfsTool(setting, (relative) => existsSync(join(root, relative)));
-  if (!chosen) return 'the restored system has no initramfs tool; nothing to regenerate';
+  if (!chosen)
+    return `the restored system has no initramfs tool; nothing to regenerate (${because})`;
   await inChroot(root, `regenerating the initramfs (${chosen.tool})`, chosen.argv, log);
-  return `initramfs regenerated with ${chosen.argv.join(' ')}`;
+  return `initramfs regenerated with ${chosen.argv.join(' ')}: ${because}`;
 }

@@ -28,6 +28,8 @@ import {
 } from '../../recover/finalize-mounts.js';
 import { runHooks } from '../../recover/hooks.js';
 import { backupHostname, mediumCapture } from '../../recover/host.js';
+import { decideInitramfs } from '../../recover/initramfs-decision.js';
+import { initramfsFacts } from '../../recover/initramfs-facts.js';
 import {
   BACKUP_METHOD,
   LAYOUT_PLAN,
@@ -281,8 +283,25 @@ export const RECOVER_STEPS: Step[] = [
   }),
   step('finalize', 300, 'initramfs', async (ctx, request) => {
     if (!finalizes(request)) return;
+    const plan = ctx.results.get(LAYOUT_PLAN) as LayoutPlan | undefined;
+    const facts = await initramfsFacts({
+      root: request.target,
+      ...(plan ? { plan, captured: await readLayout(request.layoutFile) } : {}),
+      capture: mediumCapture(),
+    });
+    const decision = decideInitramfs(ctx.config.recovery.regenerateInitramfs, facts);
+    ctx.log.debug(
+      `initramfs: drivers here ${facts.drivers.uses.map((u) => `${u.device}: ${u.module}`).join(', ') || 'none as modules'}`,
+    );
     ctx.output(
-      await regenerateInitramfs(request.target, ctx.config.recovery.initramfsTool, ctx.log),
+      decision.regenerate
+        ? await regenerateInitramfs(
+            request.target,
+            ctx.config.recovery.initramfsTool,
+            decision.because,
+            ctx.log,
+          )
+        : `initramfs kept: ${decision.because}`,
     );
   }),
   step('finalize', 400, 'bootloader', async (ctx, request) => {
