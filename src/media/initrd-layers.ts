@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -87,6 +87,8 @@ export async function makeLayeredInitrd(request: LayeredInitrdRequest): Promise<
     await storeCachedBase(request.cacheDir, request.baseKey, compression, container, index);
   }
 
+  await pruneCache(request.cacheDir);
+
   await request.assembleHost();
   request.say('initrd host layer');
   await compressInto(
@@ -133,6 +135,27 @@ function cacheFiles(cacheDir: string, key: string, compression: InitrdCompressio
   return { layer: `${stem}.cpio`, index: `${stem}.index.json` };
 }
 
+/**
+ * Base layers kept: the most recently used, so a machine that builds for a few recipes (or a
+ * fleet) keeps each base, and one that moved on to a new builder image or lifeboat does not
+ * keep the old ones forever.
+ */
+const CACHE_KEEP = 6;
+
+async function pruneCache(cacheDir: string): Promise<void> {
+  const names = await readdir(cacheDir).catch(() => [] as string[]);
+  const layers = await Promise.all(
+    names
+      .filter((name) => name.endsWith('.cpio'))
+      .map(async (name) => ({ name, used: (await stat(join(cacheDir, name))).mtimeMs })),
+  );
+  layers.sort((a, b) => b.used - a.used);
+  for (const { name } of layers.slice(CACHE_KEEP)) {
+    await rm(join(cacheDir, name), { force: true });
+    await rm(join(cacheDir, name.replace(/\.cpio$/, '.index.json')), { force: true });
+  }
+}
+
 /** The cached base layer (as a tar holding `base`, for putArchive) and its index, if cached. */
 async function readCachedBase(
   cacheDir: string,
@@ -147,6 +170,9 @@ async function readCachedBase(
     );
     const tar = pack();
     const body = await readFile(files.layer);
+    // Its time says when it was last used (pruneCache keeps the most recent).
+    const now = new Date();
+    await utimes(files.layer, now, now);
     tar.entry({ name: 'base', size: body.length, mode: 0o600 }, body);
     tar.finalize();
     const chunks: Buffer[] = [];
