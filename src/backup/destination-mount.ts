@@ -24,6 +24,9 @@ export interface MountSpec {
   options: string;
   /** The directory under the mount point that backups go under. */
   path: string;
+  /** cifs:// only: the user and password in the URL. */
+  user?: string;
+  password?: string;
 }
 
 export class MountDestination implements BackupDestination {
@@ -49,14 +52,24 @@ export class MountDestination implements BackupDestination {
     // In /tmp, not in the run's temporary directory: that one is removed recursively on exit,
     // and a recursive removal must never reach into a mounted backup server.
     const mountPoint = await mkdtemp(join(tmpdir(), 'lifeboat-backup-mnt-'));
+    // The URL's user first, so that a username= or credentials= in backup.mountOptions wins.
+    const options = [this.spec.user && `username=${this.spec.user}`, this.spec.options]
+      .filter(Boolean)
+      .join(',');
     const args = [
       ...(this.spec.type ? ['-t', this.spec.type] : []),
-      ...(this.spec.options ? ['-o', this.spec.options] : []),
+      ...(options ? ['-o', options] : []),
       this.spec.source,
       mountPoint,
     ];
     this.log.debug(`mount ${args.join(' ')}`);
-    const result = await execa('mount', args, { reject: false, stdin: 'ignore', timeout: 120_000 });
+    const result = await execa('mount', args, {
+      reject: false,
+      stdin: 'ignore',
+      timeout: 120_000,
+      // mount.cifs reads the password from PASSWD: never on argv, where ps shows it to anyone.
+      ...(this.spec.password === undefined ? {} : { env: { PASSWD: this.spec.password } }),
+    });
     if (result.exitCode !== 0) {
       await rmdir(mountPoint).catch(() => undefined);
       const said = mountSaid(String(result.stderr)) || `mount exited ${result.exitCode}`;

@@ -106,6 +106,7 @@ export function openDestinationUrl(
           type: 'cifs',
           options: withPort(options.mountOptions, url.port),
           path: rest.join('/'),
+          ...cifsLogin(url),
         },
         log,
         key,
@@ -163,6 +164,14 @@ export function openDestinationUrl(
 function withPort(options: string, port: string): string {
   if (port === '') return options;
   return options === '' ? `port=${port}` : `${options},port=${port}`;
+}
+
+/** cifs://user:password@server/...: who mount.cifs logs in as, when the URL says. */
+function cifsLogin(url: URL): { user?: string; password?: string } {
+  return {
+    ...(url.username ? { user: decodeURIComponent(url.username) } : {}),
+    ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+  };
 }
 
 /** The URL as messages show it: a password never. */

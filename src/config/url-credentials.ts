@@ -25,9 +25,33 @@ export function urlPasswords(value: string): string[] {
   return [...new Set([url.password, decoded])];
 }
 
+/**
+ * scheme://user:password@ as written: the password runs to the authority's last @ (where the URL
+ * parser splits it too, so `p@ss` written unencoded is all password).
+ */
+const USERINFO_PASSWORD = /^([a-z][a-z0-9+.-]*:\/\/[^/?#@:]*):[^/]*@/i;
+
 /** The URL with its password shown as <redacted> (the user name stays: it says who logs in). */
 export function urlWithoutPassword(value: string, redacted: string): string {
-  const [password] = urlPasswords(value);
-  if (password === undefined) return value;
-  return value.replace(`:${password}@`, `:${redacted}@`);
+  if (urlPasswords(value).length === 0) return value;
+  return value.replace(USERINFO_PASSWORD, (_all, head: string) => `${head}:${redacted}@`);
+}
+
+/** The URL with no password at all (the user name stays), as a rescue image gets it withheld. */
+export function urlWithoutPasswordPart(value: string): string {
+  if (urlPasswords(value).length === 0) return value;
+  try {
+    const url = new URL(value);
+    url.password = '';
+    return url.href;
+  } catch {
+    return value.replace(USERINFO_PASSWORD, (_all, head: string) => `${head}@`);
+  }
+}
+
+/** The URL with `password` put in, escaped as a URL needs (a typed @ or : stays a password). */
+export function urlWithPassword(value: string, password: string): string {
+  const url = new URL(value);
+  url.password = encodeURIComponent(password);
+  return url.href;
 }

@@ -53,6 +53,39 @@ describe('the recovery configuration of the rescue image', () => {
     expect(rescue.config.backup.encryptionKey).toBe('very-secret');
   });
 
+  it('leaves URL passwords out unless recovery.embedBackupKey is true, and says which', async () => {
+    const sets = [
+      'backup.method=netfs',
+      'backup.url=cifs://admin:share-PW@nas.example.org/backups/site',
+      'recovery.notifyUrl=https://hook:notify-PW@notify.example.org/lifeboat',
+    ];
+    const host = await loadConfig({ configDir: '/nonexistent', sets });
+    const files = rescueRecoveryFiles(host.config);
+    for (const file of files) {
+      expect(file.content).not.toContain('share-PW');
+      expect(file.content).not.toContain('notify-PW');
+    }
+    const note = files.find((f) => f.path === 'etc/lifeboat/url-passwords-withheld');
+    expect(note?.mode).toBe(0o600);
+    expect(note?.content.split('\n').filter((l) => l !== '' && !l.startsWith('#'))).toEqual([
+      'backup.url cifs://admin@nas.example.org/backups/site',
+      'recovery.notifyUrl https://hook@notify.example.org/lifeboat',
+    ]);
+    const rescue = await asRescueSees(files);
+    expect(rescue.config.backup.url).toBe('cifs://admin@nas.example.org/backups/site');
+    expect(rescue.config.recovery.notifyUrl).toBe('https://hook@notify.example.org/lifeboat');
+
+    const embedding = await loadConfig({
+      configDir: '/nonexistent',
+      sets: [...sets, 'recovery.embedBackupKey=true'],
+    });
+    const embedded = rescueRecoveryFiles(embedding.config);
+    expect(embedded.map((f) => f.path)).toEqual(['etc/lifeboat/site.yaml', NETWORK_MODE_FILE]);
+    expect((await asRescueSees(embedded)).config.backup.url).toBe(
+      'cifs://admin:share-PW@nas.example.org/backups/site',
+    );
+  });
+
   it('is the same bytes for the same configuration', async () => {
     const a = await loadConfig({ configDir: '/nonexistent', sets: HOST_SETS });
     const b = await loadConfig({ configDir: '/nonexistent', sets: [...HOST_SETS].reverse() });

@@ -1,7 +1,8 @@
 import { stringify } from 'yaml';
 import { secretPaths } from '../config/layer.js';
 import type { Config } from '../config/schema.js';
-import { KEY_WITHHELD_FILE } from './backup-key.js';
+import { URL_KEYS, urlPasswords, urlWithoutPasswordPart } from '../config/url-credentials.js';
+import { KEY_WITHHELD_FILE, URL_PASSWORDS_WITHHELD_FILE } from './backup-key.js';
 
 /**
  * The recovery configuration the build puts into the rescue system, so `lifeboat recover` there
@@ -11,6 +12,10 @@ import { KEY_WITHHELD_FILE } from './backup-key.js';
  * Secrets in them (backup.encryptionKey, the backup's login key, layout.luksKey) go in only when
  * recovery.embedBackupKey is true; otherwise /etc/lifeboat/backup-key-withheld says that the
  * backup key exists and was left out, so recovery asks for it (or, unattended, refuses).
+ * A password in a URL there (backup.url cifs://user:PASSWORD@..., recovery.notifyUrl) is such a
+ * secret too: without embedBackupKey the URL goes in without it, and
+ * /etc/lifeboat/url-passwords-withheld names the key and the URL as written, so recovery asks for
+ * backup.url's password (or, unattended, refuses) when that URL is still the one it uses.
  * The YAML is written with sorted keys: the same configuration gives the same bytes.
  *
  * Beside it, /etc/lifeboat/network.mode carries network.mode to the rescue system's /init, which
@@ -40,6 +45,15 @@ export function rescueRecoveryFiles(config: Config): RescueFile[] {
     delete parent[key];
     withheld.push(path);
   }
+  const withheldUrls: string[] = [];
+  for (const path of URL_KEYS) {
+    const [section, key] = path.split('.') as [string, string];
+    const parent = sections[section];
+    const value = parent?.[key];
+    if (embed || !parent || typeof value !== 'string' || urlPasswords(value).length === 0) continue;
+    parent[key] = urlWithoutPasswordPart(value);
+    withheldUrls.push(`${path} ${parent[key]}`);
+  }
   const files: RescueFile[] = [
     {
       path: 'etc/lifeboat/site.yaml',
@@ -59,6 +73,18 @@ export function rescueRecoveryFiles(config: Config): RescueFile[] {
       content:
         'backup.encryptionKey\n# The backup is encrypted; its key was left out of this image (recovery.embedBackupKey is false).\n',
       mode: 0o644,
+    });
+  if (withheldUrls.length > 0)
+    files.push({
+      path: `etc/lifeboat/${URL_PASSWORDS_WITHHELD_FILE}`,
+      content: [
+        '# Passwords left out of the URLs in site.yaml (recovery.embedBackupKey is false): the key',
+        '# and the URL as site.yaml has it.',
+        ...withheldUrls,
+        '',
+      ].join('\n'),
+      // It names the servers, as site.yaml does.
+      mode: 0o600,
     });
   return files;
 }
