@@ -15,6 +15,22 @@ export interface RecoveryResult {
   seconds: number;
 }
 
+/**
+ * fetch refuses a URL with a user or password in it; the usual meaning of one
+ * (https://user:password@host/hook) is HTTP basic authentication, so that is what it becomes.
+ */
+export function basicAuthOf(url: string): { target: string; authorization?: string } {
+  const parsed = new URL(url);
+  if (parsed.username === '' && parsed.password === '') return { target: url };
+  const login = `${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`;
+  parsed.username = '';
+  parsed.password = '';
+  return {
+    target: parsed.toString(),
+    authorization: `Basic ${Buffer.from(login).toString('base64')}`,
+  };
+}
+
 export async function notify(
   url: string | undefined,
   result: RecoveryResult,
@@ -22,9 +38,13 @@ export async function notify(
 ): Promise<void> {
   if (url === undefined) return;
   try {
-    const response = await fetch(url, {
+    const { target, authorization } = basicAuthOf(url);
+    const response = await fetch(target, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: {
+        'content-type': 'application/json',
+        ...(authorization ? { authorization } : {}),
+      },
       body: JSON.stringify(result),
       signal: AbortSignal.timeout(10_000),
     });
