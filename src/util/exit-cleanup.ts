@@ -42,7 +42,11 @@ interface InterruptCleanupOptions {
   log?: Log;
   /** For tests; process.exit otherwise. */
   exit?: (code: number) => void;
-  /** Give up on the cleanups still running after this long and exit anyway. */
+  /**
+   * Give up on the cleanups still running after this long and exit anyway. The default is long
+   * enough for the engine to remove a busy build container with its rescue root: that took up to
+   * 22 s on a loaded two-core machine, and exiting earlier left the container and the build area.
+   */
   timeoutMs?: number;
 }
 
@@ -55,10 +59,16 @@ interface InterruptCleanupOptions {
 export function installInterruptCleanup(options: InterruptCleanupOptions = {}): () => void {
   if (installed === undefined) {
     const exit = options.exit ?? ((code: number) => process.exit(code));
-    const timeoutMs = options.timeoutMs ?? 15_000;
+    const timeoutMs = options.timeoutMs ?? 60_000;
     const handler = (signal: NodeJS.Signals) => {
       uninstall();
-      options.log?.warn(`${signal}: cleaning up before exiting`);
+      // Said at once, log or not: a user who sees nothing presses Ctrl-C again, which stops
+      // lifeboat without its cleanup.
+      if (options.log) options.log.warn(`${signal}: cleaning up before exiting`);
+      else
+        process.stderr.write(
+          `lifeboat: ${signal}: cleaning up before exiting (again to stop at once)\n`,
+        );
       let timer: NodeJS.Timeout | undefined;
       const giveUp = new Promise<void>((resolve) => {
         timer = setTimeout(resolve, timeoutMs);

@@ -209,14 +209,14 @@ describeTier('engine', engineWhy ?? fixtureWhy)(
       expect(otherHost.stdout).toMatch(/initrd base layer from the cache/);
       expect(otherHost.manifest.initrdLayers?.[0]).toEqual(base);
       expect(otherHost.manifest.initrdLayers?.[1]?.sha256).not.toBe(host?.sha256);
-      // Its own modules and programs: the drill host has Node.js and gpg, the example host not.
+      // Its own capture: the drill host's, named by its hostname.
       const captured = (dir: string) =>
         JSON.parse(readFileSync(join(dir, 'capture.json'), 'utf8')) as {
-          host: { hostname: string };
+          identity: { hostname: string };
         };
       const otherMembers = await initrdMembers(join(otherHost.out, 'initrd.img'));
       expect(otherMembers.get('etc/lifeboat/capture.json')?.data.toString()).toContain(
-        captured(otherCapture).host.hostname,
+        captured(otherCapture).identity.hostname,
       );
     });
 

@@ -12,6 +12,7 @@ import { type BuildResult, buildRescueMedia } from '../../media/build.js';
 import { publishMedia } from '../../outputs/publish.js';
 import { IMAGES_DIR } from '../../paths.js';
 import type { StepContext } from '../../steps/types.js';
+import { onInterruptCleanup } from '../../util/exit-cleanup.js';
 import { buildAreaPid, sweepStale } from '../../util/stale.js';
 import { builtinStep as step } from './step.js';
 
@@ -26,6 +27,8 @@ export const MEDIA_RESULT = 'media';
 export const BOOT_TEST_VAR = 'BOOT_TEST';
 /** Set to 1 (--keep-build-dir): the cleanup stage leaves the build area. */
 export const KEEP_BUILD_DIR_VAR = 'KEEP_BUILD_DIR';
+/** Unregisters the build area's interrupt cleanup (the cleanup stage removes it instead). */
+const FORGET_BUILD_AREA_RESULT = 'build.area.forget';
 
 function mediaOf(ctx: StepContext): BuildResult {
   const media = ctx.results.get(MEDIA_RESULT) as BuildResult | undefined;
@@ -40,6 +43,15 @@ export const BUILD_AREA = step('prep', 10, 'build_area', async (ctx) => {
   if (swept.length > 0) ctx.log.info(`removed the build areas of killed runs: ${swept.join(', ')}`);
   // Private: the rescue rootfs may hold keys the recipe asked for.
   mkdirSync(ctx.dirs.rootfs, { recursive: true, mode: 0o700 });
+  // Ctrl-C exits without the cleanup stage: the area (a partial capture of the host's files)
+  // goes then too, unless the user asked to keep it.
+  if (ctx.vars.get(KEEP_BUILD_DIR_VAR) !== '1') {
+    const build = ctx.dirs.build;
+    ctx.results.set(
+      FORGET_BUILD_AREA_RESULT,
+      onInterruptCleanup(() => rmSync(build, { recursive: true, force: true })),
+    );
+  }
   ctx.output(`build area ${ctx.dirs.build}`);
 });
 
@@ -121,6 +133,7 @@ export const REMOVE_BUILD_AREA = step('cleanup', 990, 'remove_build_area', async
     return;
   }
   rmSync(ctx.dirs.build, { recursive: true, force: true });
+  (ctx.results.get(FORGET_BUILD_AREA_RESULT) as (() => void) | undefined)?.();
 });
 
 /** mkrescue's steps, in stage order; mkbackup adds the backup's. */
