@@ -41,9 +41,10 @@ import {
   formatBuildManifest,
   sha256Of,
 } from './build-manifest.js';
+import { run } from './builder-run.js';
 import { captureLayer } from './capture-layer.js';
 import { directoryLayer } from './capture-layer-dir.js';
-import { baseLayerKey, type InitrdLayer, makeLayeredInitrd, run } from './initrd-layers.js';
+import { baseLayerKey, type InitrdLayer, makeLayeredInitrd } from './initrd-layers.js';
 import { checkOutputDir, outputFailure, stageOutput } from './output-dir.js';
 
 /**

@@ -1,13 +1,20 @@
 import { createHash } from 'node:crypto';
-import { createWriteStream, existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import {
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { extract, pack } from 'tar-stream';
 import { canonicalJson } from '../capture/canonical-json.js';
-import type { ExecOptions, RunningContainer } from '../engine/container.js';
-import { JobError } from '../errors.js';
+import type { RunningContainer } from '../engine/container.js';
+import { copyOutOfContainer } from '../engine/container-files.js';
 import { compressorCommand } from '../initrd/compress.js';
 import {
   indexed,
@@ -17,6 +24,8 @@ import {
   tarToNewc,
 } from '../initrd/cpio.js';
 import type { Log } from '../log/log.js';
+import { run } from './builder-run.js';
+import { directoryLayer } from './capture-layer-dir.js';
 
 /**
  * The initrd in two layers (src/initrd/cpio-layers.ts says how the kernel reads them): the base
@@ -32,8 +41,6 @@ export interface InitrdLayer {
   name: 'base' | 'host';
   sha256: string;
   bytes: number;
-  /** The base layer came from the cache (made by an earlier build with the same inputs). */
-  cached?: boolean;
 }
 
 export interface LayeredInitrdRequest {
@@ -68,23 +75,21 @@ export async function makeLayeredInitrd(request: LayeredInitrdRequest): Promise<
     });
 
   await request.assembleBase();
-  const cached = await readCachedBase(request.cacheDir, request.baseKey, compression);
-  let index: LayerIndex;
-  if (cached) {
-    request.say(`initrd base layer from the cache (${request.baseKey.slice(0, 16)})`);
-    index = cached.index;
-    await container.putArchive('/work/initrd', cached.tar);
-  } else {
+  const entry = entryDir(request.cacheDir, request.baseKey, compression);
+  const cached = await useCachedBase(entry, container);
+  if (cached) request.say(`initrd base layer from the cache (${request.baseKey.slice(0, 16)})`);
+  const index = cached ?? (await makeBaseLayer());
+  async function makeBaseLayer(): Promise<LayerIndex> {
     request.say('initrd base layer');
-    index = new Map();
-    const made = index;
+    const made: LayerIndex = new Map();
     await compressInto(
       container,
       archive((entries) => indexed(entries, made)),
       compression,
       BASE,
     );
-    await storeCachedBase(request.cacheDir, request.baseKey, compression, container, index);
+    await storeCachedBase(entry, container, made);
+    return made;
   }
 
   await pruneCache(request.cacheDir);
@@ -120,20 +125,18 @@ export async function makeLayeredInitrd(request: LayeredInitrdRequest): Promise<
     .split('\n')
     .map((line) => line.split(' '));
   return [
-    {
-      name: 'base',
-      sha256: base?.[0] ?? '',
-      bytes: Number(base?.[1]),
-      cached: cached !== undefined,
-    },
+    { name: 'base', sha256: base?.[0] ?? '', bytes: Number(base?.[1]) },
     { name: 'host', sha256: host?.[0] ?? '', bytes: Number(host?.[1]) },
   ];
 }
 
-function cacheFiles(cacheDir: string, key: string, compression: InitrdCompression) {
-  const stem = join(cacheDir, `${key}.${compression}`);
-  return { layer: `${stem}.cpio`, index: `${stem}.index.json` };
-}
+/**
+ * A cached base layer is a directory, `<cacheDir>/<key>.<compression>`, holding the layer as
+ * `base` and its fingerprints as `index.json`: put into the container as it is (directoryLayer),
+ * made in a partial directory and renamed, so a cache entry is whole or absent.
+ */
+const entryDir = (cacheDir: string, key: string, compression: InitrdCompression) =>
+  join(cacheDir, `${key}.${compression}`);
 
 /**
  * Base layers kept: the most recently used, so a machine that builds for a few recipes (or a
@@ -143,90 +146,58 @@ function cacheFiles(cacheDir: string, key: string, compression: InitrdCompressio
 const CACHE_KEEP = 6;
 
 async function pruneCache(cacheDir: string): Promise<void> {
-  const names = await readdir(cacheDir).catch(() => [] as string[]);
-  const layers = await Promise.all(
-    names
-      .filter((name) => name.endsWith('.cpio'))
-      .map(async (name) => ({ name, used: (await stat(join(cacheDir, name))).mtimeMs })),
+  const names = (await readdir(cacheDir).catch(() => [] as string[])).filter(
+    (name) => !name.startsWith('.'),
   );
-  layers.sort((a, b) => b.used - a.used);
-  for (const { name } of layers.slice(CACHE_KEEP)) {
-    await rm(join(cacheDir, name), { force: true });
-    await rm(join(cacheDir, name.replace(/\.cpio$/, '.index.json')), { force: true });
-  }
+  const entries = await Promise.all(
+    names.map(async (name) => ({ name, used: (await stat(join(cacheDir, name))).mtimeMs })),
+  );
+  entries.sort((a, b) => b.used - a.used);
+  for (const { name } of entries.slice(CACHE_KEEP))
+    await rm(join(cacheDir, name), { recursive: true, force: true });
 }
 
-/** The cached base layer (as a tar holding `base`, for putArchive) and its index, if cached. */
-async function readCachedBase(
-  cacheDir: string,
-  key: string,
-  compression: InitrdCompression,
-): Promise<{ tar: Buffer; index: LayerIndex } | undefined> {
-  const files = cacheFiles(cacheDir, key, compression);
-  if (!existsSync(files.layer) || !existsSync(files.index)) return undefined;
+/** The index of the cached base layer, its layer put into the container at BASE; or undefined. */
+async function useCachedBase(
+  entry: string,
+  container: RunningContainer,
+): Promise<LayerIndex | undefined> {
+  let index: LayerIndex;
   try {
-    const index = new Map(
-      Object.entries(JSON.parse(await readFile(files.index, 'utf8')) as Record<string, string>),
+    index = new Map(
+      Object.entries(
+        JSON.parse(await readFile(join(entry, 'index.json'), 'utf8')) as Record<string, string>,
+      ),
     );
-    const tar = pack();
-    const body = await readFile(files.layer);
-    // Its time says when it was last used (pruneCache keeps the most recent).
-    const now = new Date();
-    await utimes(files.layer, now, now);
-    tar.entry({ name: 'base', size: body.length, mode: 0o600 }, body);
-    tar.finalize();
-    const chunks: Buffer[] = [];
-    for await (const chunk of tar) chunks.push(chunk as Buffer);
-    return { tar: Buffer.concat(chunks), index };
   } catch {
-    // A damaged cache entry is no cache entry: the base layer is made again.
+    // Absent or damaged: no cache entry, and the base layer is made again.
     return undefined;
   }
+  await container.putArchive(dirname(BASE), await directoryLayer(entry));
+  // Its time says when it was last used (pruneCache keeps the most recent).
+  const now = new Date();
+  await utimes(entry, now, now);
+  return index;
 }
 
-/** Copies the base layer out of the container into the cache, with its index; atomically. */
+/** Copies the base layer out of the container into the cache, with its index. */
 async function storeCachedBase(
-  cacheDir: string,
-  key: string,
-  compression: InitrdCompression,
+  entry: string,
   container: RunningContainer,
   index: LayerIndex,
 ): Promise<void> {
-  const files = cacheFiles(cacheDir, key, compression);
-  await mkdir(cacheDir, { recursive: true, mode: 0o700 });
-  const partial = `${files.layer}.partial-${process.pid}`;
+  await mkdir(dirname(entry), { recursive: true, mode: 0o700 });
+  const partial = await mkdtemp(join(dirname(entry), '.partial-'));
   try {
-    await copyFileOut(container, BASE, partial);
-    await writeFile(
-      `${files.index}.partial-${process.pid}`,
-      JSON.stringify(Object.fromEntries(index)),
-      {
-        mode: 0o600,
-      },
-    );
-    await rename(`${files.index}.partial-${process.pid}`, files.index);
-    await rename(partial, files.layer);
+    await copyOutOfContainer(container, dirname(BASE), partial, [basename(BASE)]);
+    await writeFile(join(partial, 'index.json'), JSON.stringify(Object.fromEntries(index)), {
+      mode: 0o600,
+    });
+    await rm(entry, { recursive: true, force: true });
+    await rename(partial, entry);
   } finally {
-    await rm(partial, { force: true });
-    await rm(`${files.index}.partial-${process.pid}`, { force: true });
+    await rm(partial, { recursive: true, force: true });
   }
-}
-
-/** One file out of the container (getArchive gives a tar holding it). */
-async function copyFileOut(container: RunningContainer, path: string, to: string): Promise<void> {
-  const reader = extract();
-  let found = false;
-  const done = (async () => {
-    for await (const entry of reader) {
-      if (entry.header.type === 'file' && !found) {
-        found = true;
-        await pipeline(entry as unknown as Readable, createWriteStream(to, { mode: 0o600 }));
-      } else entry.resume();
-    }
-  })();
-  await pipeline(await container.getArchive(path), reader as unknown as NodeJS.WritableStream);
-  await done;
-  if (!found) throw new JobError(`${path}: the engine's archive of it held no file`);
 }
 
 /** Compresses `data` with the pinned settings inside the container into `out`. */
@@ -258,21 +229,6 @@ export async function compressInto(
     ],
     { stdin: data, env: command.env, timeoutMs: 20 * 60_000 },
   );
-}
-
-/** Runs `cmd` in the builder; a failure is one JobError with the command's last lines. */
-export async function run(
-  container: RunningContainer,
-  what: string,
-  cmd: string[],
-  options: ExecOptions = {},
-): Promise<string> {
-  const result = await container.exec(cmd, options);
-  if (result.exitCode !== 0) {
-    const tail = `${result.stdout}\n${result.stderr}`.trim().split('\n').slice(-15).join('\n');
-    throw new JobError(`${what} failed in the builder (exit ${result.exitCode}):\n${tail}`);
-  }
-  return result.stdout;
 }
 
 /** The cache key of a base layer: every input of `assemble-rootfs --phase base`, and the format. */
