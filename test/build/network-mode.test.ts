@@ -145,7 +145,7 @@ async function bootAndReadNetwork(mode: Mode, extraArgs = ''): Promise<Network> 
       initrd: join(out, 'initrd.img'),
       append,
     },
-    ready: /^lifeboat-rescue: ready/,
+    ready: /^lifeboat-rescue: network ready/,
     cpus: SIDE_BY_SIDE_CPUS,
     commands: [
       { send: 'echo "ipv4""=$(ip -json -4 address show)"', expect: /^ipv4=\[/ },

@@ -131,7 +131,7 @@ export async function runInRescueGuest(run: GuestRun): Promise<GuestResult> {
   const result = await bootInQemu({
     firmware: 'bios',
     medium: { kind: 'kernel', kernel, initrd, append: cmdline },
-    ready: /^lifeboat-rescue: ready/,
+    ready: /^lifeboat-rescue: network ready/,
     commands: [{ send: command, expect: DONE }],
     timeoutMs: run.timeoutMs ?? 300_000,
     cpus: run.cpus,

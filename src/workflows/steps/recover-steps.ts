@@ -38,6 +38,7 @@ import {
   type RecoverRequest,
   VERIFIED_BACKUP,
 } from '../../recover/request.js';
+import { waitForRescueStart } from '../../recover/rescue-start.js';
 import { flagSelinuxRelabel, restoreBackup } from '../../recover/restore.js';
 import { continueState, type RecoverState, readState, writeState } from '../../recover/state.js';
 import { checkTarget, verifyBackup } from '../../recover/verify.js';
@@ -117,6 +118,12 @@ const command = (request: RecoverRequest) =>
 
 export const RECOVER_STEPS: Step[] = [
   // --- config ----------------------------------------------------------------------------------
+  // The rescue system says ready before its network and the captured modules are up.
+  step('config', 5, 'rescue_started', async (ctx) => {
+    const waited = await waitForRescueStart(ctx.log);
+    if (waited > 0)
+      ctx.output(`waited ${waited.toFixed(1)} s for the rescue system to finish starting`);
+  }),
   step('config', 10, 'recover_state', async (ctx, request) => {
     const file = stateFile(request.workDir);
     const earlier = await readState(file);
