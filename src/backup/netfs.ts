@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, Transform, type Writable } from 'node:stream';
@@ -43,6 +43,7 @@ import {
 import { applyRetention, hostBackups, MANIFEST_NAME, nextBackupId } from './retention.js';
 import { collectLines, feed, streamText } from './streams.js';
 import { createArgs, extractArgs, listArgs } from './tar-args.js';
+import { type VerifiedCopy, verifiedCopyFor } from './verified-copy.js';
 
 /**
  * NETFS (ReaR's BACKUP=NETFS): one tar archive per run of the host's file systems, compressed
@@ -102,6 +103,9 @@ function manifestOf(record: BackupRecord): BackupManifest {
 }
 
 const LISTING_NAME = 'backup.list';
+
+/** The archives verify kept for restore (verified-copy.ts), by the record verify returned. */
+const verifiedCopies = new WeakMap<BackupRecord, VerifiedCopy>();
 
 /** tar's exit 1 means "some files changed while being archived": a live system does that. */
 const TAR_WARNING = 1;
@@ -250,6 +254,7 @@ async function verify(request: VerifyRequest): Promise<BackupRecord> {
     const where = destination.display;
     const label = `backup ${manifest.id} at ${where}`;
     const gpgHome = manifest.archive.encryption === 'none' ? undefined : await privateGpgHome();
+    let copy: VerifiedCopy | undefined;
     try {
       const check = new ListingCheck();
       const programs = [...decoders(manifest, key, gpgHome), { program: 'tar', args: listArgs() }];
@@ -262,9 +267,11 @@ async function verify(request: VerifyRequest): Promise<BackupRecord> {
       const source = await destination.read(
         `${manifest.hostname}/${manifest.id}/${manifest.archive.name}`,
       );
-      const { sha256, bytes } = await feed(source, chain.stdin as Writable);
+      copy = await verifiedCopyFor(manifest.archive.bytes, log);
+      const { sha256, bytes } = await feed(source, chain.stdin as Writable, copy);
       const exits = await chain.done;
       await listed;
+      await copy?.end();
       if (sha256 !== manifest.archive.sha256 || bytes !== manifest.archive.bytes) {
         throw new JobError(
           `${label} is damaged: the archive's sha256 is ${sha256} (${bytes} bytes), backup.json says ${manifest.archive.sha256} (${manifest.archive.bytes} bytes)`,
@@ -278,8 +285,14 @@ async function verify(request: VerifyRequest): Promise<BackupRecord> {
       if (tar && tar.code !== 0) throw chainFailure(`${label} cannot be read`, tar);
       if (check.refusal !== undefined) throw new JobError(`${label} ${check.refusal}`);
       log.debug(`${label}: sha256 matches, ${check.members} members, none escapes`);
-      return recordOf(manifest, where);
+      const record = recordOf(manifest, where);
+      if (copy && !copy.failed) {
+        verifiedCopies.set(record, copy);
+        copy = undefined;
+      }
+      return record;
     } finally {
+      await copy?.dispose();
       await gpgHome?.dispose();
     }
   } finally {
@@ -290,6 +303,8 @@ async function verify(request: VerifyRequest): Promise<BackupRecord> {
 async function restore(request: RestoreRequest): Promise<RestoreResult> {
   const { config, log, backup: verified, target } = request;
   const manifest = manifestOf(verified);
+  const copy = verifiedCopies.get(verified);
+  verifiedCopies.delete(verified);
   const destination = openDestination(config, log);
   const key = config.backup.encryptionKey;
   if (key) log.addSecret(key);
@@ -315,9 +330,11 @@ async function restore(request: RestoreRequest): Promise<RestoreResult> {
     const stop = () => chain.kill();
     request.signal?.addEventListener('abort', stop);
     try {
-      const source = await destination.read(
-        `${manifest.hostname}/${manifest.id}/${manifest.archive.name}`,
-      );
+      // The bytes verify kept, when it could: no second transfer, and the very bytes it checked.
+      const source = copy
+        ? createReadStream(copy.file)
+        : await destination.read(`${manifest.hostname}/${manifest.id}/${manifest.archive.name}`);
+      if (copy) log.info(`restoring from the copy of the archive verify kept (${copy.file})`);
       const { sha256, bytes } = await feed(source, chain.stdin as Writable);
       const exits = await chain.done;
       await listed;
@@ -333,6 +350,7 @@ async function restore(request: RestoreRequest): Promise<RestoreResult> {
       request.signal?.removeEventListener('abort', stop);
     }
   } finally {
+    await copy?.dispose();
     await gpgHome?.dispose();
     await destination.close();
   }

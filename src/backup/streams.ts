@@ -4,12 +4,14 @@ import type { Readable, Writable } from 'node:stream';
 /** Stream plumbing of the backup methods: feeding a program while hashing, reading lines. */
 
 /**
- * Copies `source` into a program's stdin while hashing every byte. The whole source is read
- * even when the program stops early (gpg with a wrong key): the checksum is about the file.
+ * Copies `source` into a program's stdin while hashing every byte, and into `copy` when given.
+ * The whole source is read even when the program stops early (gpg with a wrong key): the
+ * checksum is about the file.
  */
 export async function feed(
   source: Readable,
   sink: Writable,
+  copy?: { write(chunk: Buffer): Promise<void> },
 ): Promise<{ sha256: string; bytes: number }> {
   const hash = createHash('sha256');
   let bytes = 0;
@@ -24,6 +26,7 @@ export async function feed(
     hash.update(chunk);
     bytes += chunk.length;
     if (open && !sink.write(chunk)) await drainedOrClosed(sink);
+    await copy?.write(chunk);
   }
   if (open) sink.end();
   return { sha256: hash.digest('hex'), bytes };

@@ -259,6 +259,32 @@ describeTier('fixture', missing)('NETFS backup and restore (real tar, zstd, gpg)
     );
   });
 
+  it('restore extracts the very bytes verify checked, from the copy verify kept: an archive replaced at the destination afterwards does not reach the target, and the copy is gone after restore', async () => {
+    const dir = work('verified-copy');
+    const { root } = makeSampleTree(join(dir, 'root'));
+    const dest = join(dir, 'dest');
+    expect((await mkbackuponly(root, `file://${dest}`)).exitCode).toBe(0);
+    const [id] = backupsOf(dest);
+    const archive = join(dest, 'sample-host', id as string, 'backup.tar.zst');
+    const config = await configWith([`backup.url=file://${dest}`]);
+    const log = new MemoryLog();
+    const verified = await netfsMethod.verify({ config, log, hostname: 'sample-host' });
+    // Between verify and restore the destination's archive becomes another one.
+    writeFileSync(archive, 'not the archive that was verified');
+    const target = join(dir, 'restored');
+    await netfsMethod.restore({ config, log, backup: verified, target });
+    expect(readFileSync(join(target, 'data', 'file.txt')).length).toBe(2300);
+    const said = log.lines.map((line) => line.message).join('\n');
+    const copy = /restoring from the copy of the archive verify kept \((.+)\)/.exec(said)?.[1];
+    expect(copy, said).toBeDefined();
+    expect(existsSync(copy as string)).toBe(false);
+    // Without a copy (a second restore of the same record), the destination is read again: the
+    // replaced archive is refused.
+    await expect(
+      netfsMethod.restore({ config, log, backup: verified, target: join(dir, 'again') }),
+    ).rejects.toThrow(/changed since it was verified/);
+  });
+
   it('a backup.json that names another host than its directory is refused by verify, naming both', async () => {
     const dir = work('other-host');
     const { root } = makeSampleTree(join(dir, 'root'));
