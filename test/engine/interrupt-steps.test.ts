@@ -224,6 +224,9 @@ describeTier('engine', await engineMissing())('interrupting mkrescue at each lon
           .getImage(base)
           .remove({ force: true })
           .catch(() => undefined);
+        // The build's finished steps stay as the engine's cache, children of this test's base
+        // (they inherit its label): of no use once the base is gone.
+        await engine.docker.pruneImages({ filters: { label: [`org.lifeboat.test=${base}`] } });
       }
     },
     3 * MINUTE,
