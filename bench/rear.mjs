@@ -201,3 +201,6 @@ console.log(
 console.log('| figure | ReaR | lifeboat | comparison |');
 console.log('| --- | --- | --- | --- |');
 for (const row of rows) console.log(`| ${row.join(' | ')} |`);
+
+// The ISOs and build areas of every run (about 1 GB): the table above is what stays.
+rmSync(work, { recursive: true, force: true });

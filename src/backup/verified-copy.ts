@@ -1,4 +1,4 @@
-import { createWriteStream, readFileSync, statfsSync, type WriteStream } from 'node:fs';
+import { createWriteStream, readFileSync, rmSync, statfsSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import type { Log } from '../log/log.js';
 import { privateTempDir, type TempDir } from '../util/temp-dir.js';
@@ -65,6 +65,9 @@ export async function verifiedCopyFor(
   }
   const file = join(temp.dir, 'archive');
   const out: WriteStream = createWriteStream(file, { mode: 0o600 });
+  // A verify that no restore follows (recover failed in between) leaves its copy to the exit.
+  const atExit = () => rmSync(temp.dir, { recursive: true, force: true });
+  process.on('exit', atExit);
   const copy: VerifiedCopy = {
     file,
     failed: false,
@@ -86,6 +89,7 @@ export async function verifiedCopyFor(
     },
     async dispose() {
       out.destroy();
+      process.off('exit', atExit);
       await temp.dispose();
     },
   };
