@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 
-const GROUPS = ['python', 'perl', 'packaging', 'hwdb', 'timezones', 'gconv', 'node-extras'];
+const GROUPS = ['python', 'perl', 'packaging', 'hwdb', 'timezones', 'gconv', 'node-extras', 'icu'];
 const root = (await execa('ci/fixtures/debian-root', ['host'])).stdout.trim();
 const work = mkdtempSync(join(tmpdir(), 'lifeboat-bench-content-'));
 const sets = ['--set', `paths.logDir=${work}/log`, '--set', `paths.workDir=${work}/work`];

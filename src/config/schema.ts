@@ -105,6 +105,7 @@ export const RESCUE_KEEP_GROUPS = [
   'timezones',
   'gconv',
   'node-extras',
+  'icu',
 ] as const;
 
 const rescueSection = section({
@@ -120,7 +121,7 @@ const rescueSection = section({
   keep: z
     .array(z.enum(RESCUE_KEEP_GROUPS))
     .describe(
-      "What the builder leaves out of the rescue system by default and this recipe wants back: python, perl, packaging (dpkg and apt with their state), hwdb (udev's hardware database), timezones (all but UTC), gconv (glibc's iconv modules), node-extras (Node's TypeScript declarations). Python and Perl are kept anyway when a package in rescue.packages runs on them.",
+      "What the builder leaves out of the rescue system by default and this recipe wants back: python, perl, packaging (dpkg and apt with their state), hwdb (udev's hardware database), timezones (all but UTC), gconv (glibc's iconv modules), node-extras (Node's TypeScript declarations), icu (ICU's data for other languages than English, its legacy character-set converters and transliteration). Python and Perl are kept anyway when a package in rescue.packages runs on them.",
     ),
   copyAsIs: names('Host files and directories copied as they are. ReaR COPY_AS_IS.'),
   overlays: names(
