@@ -33,7 +33,7 @@ export async function feed(
 }
 
 /** Until the sink takes more (drain) or is gone (close, error); no listener is left behind. */
-function drainedOrClosed(sink: Writable): Promise<void> {
+export function drainedOrClosed(sink: Writable): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       sink.off('drain', done);

@@ -2,6 +2,7 @@ import { createWriteStream, readFileSync, rmSync, statfsSync, type WriteStream }
 import { join } from 'node:path';
 import type { Log } from '../log/log.js';
 import { privateTempDir, type TempDir } from '../util/temp-dir.js';
+import { drainedOrClosed } from './streams.js';
 
 /**
  * Verify reads every byte of the archive from the destination, and restore reads them all again.
@@ -73,15 +74,7 @@ export async function verifiedCopyFor(
     failed: false,
     async write(chunk) {
       if (copy.failed || out.write(chunk)) return;
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          out.off('drain', done);
-          out.off('error', done);
-          resolve();
-        };
-        out.on('drain', done);
-        out.on('error', done);
-      });
+      await drainedOrClosed(out);
     },
     async end() {
       if (copy.failed) return;
