@@ -6,6 +6,7 @@ export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
+    setupFiles: ['test/support/file-cleanup.ts'],
     reporters: ['default', './test/support/summary-reporter.ts'],
     pool: 'forks',
     // One test file at a time: the boot tiers run QEMU under TCG, two virtual CPUs a guest, and

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -6,6 +6,29 @@ import { execa, type ResultPromise } from 'execa';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const CLI = join(ROOT, 'dist', 'lifeboat.mjs');
+
+/** The sandboxes made in this test file: removeSandboxes() takes them away after its tests. */
+const sandboxes = new Set<string>();
+
+/**
+ * Removes every sandbox this test file made (test/support/file-cleanup.ts calls it after the
+ * file's own afterAll hooks). One with something still mounted under it is left, and said:
+ * removing it would reach into whatever is mounted.
+ */
+export function removeSandboxes(): void {
+  const mounts = readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' ')[1] ?? '');
+  for (const dir of sandboxes) {
+    sandboxes.delete(dir);
+    if (!existsSync(dir)) continue;
+    if (mounts.some((point) => point === dir || point.startsWith(`${dir}/`))) {
+      process.stderr.write(`test sandbox ${dir} is left: something is mounted under it\n`);
+      continue;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 /** A private /etc/lifeboat, log and work directories, so tests never touch the machine's own. */
 export function sandbox(): {
@@ -15,6 +38,7 @@ export function sandbox(): {
   sets: string[];
 } {
   const dir = mkdtempSync(join(tmpdir(), 'lifeboat-cli-'));
+  sandboxes.add(dir);
   return {
     dir,
     etc: join(dir, 'etc'),
