@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { MemoryLog } from '../log/log.js';
 import { waitForRescueStart } from './rescue-start.js';
 
@@ -9,6 +9,7 @@ describe('waiting for the rescue system to finish starting', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lifeboat-rescue-start-'));
   const marker = join(dir, 'starting');
   afterEach(() => rmSync(marker, { force: true }));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('does not wait when the start has ended', async () => {
     const log = new MemoryLog();
