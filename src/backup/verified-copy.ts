@@ -1,6 +1,7 @@
-import { createWriteStream, readFileSync, rmSync, statfsSync, type WriteStream } from 'node:fs';
+import { createWriteStream, readFileSync, statfsSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import type { Log } from '../log/log.js';
+import { runTempParent } from '../util/run-temp.js';
 import { privateTempDir, type TempDir } from '../util/temp-dir.js';
 import { drainedOrClosed } from './streams.js';
 
@@ -55,20 +56,19 @@ export async function verifiedCopyFor(
   log: Log,
   parent?: string,
 ): Promise<VerifiedCopy | undefined> {
-  const temp: TempDir = await privateTempDir('lifeboat-verified-', parent ? { parent } : {});
-  const budget = copyBudget(temp.dir);
+  const where = parent ?? runTempParent();
+  const budget = copyBudget(where);
   if (bytes > budget) {
     log.debug(
-      `the archive (${bytes} bytes) is more than the ${budget} bytes a copy may take in ${temp.dir}: restore reads it from the destination again`,
+      `the archive (${bytes} bytes) is more than the ${budget} bytes a copy may take in ${where}: restore reads it from the destination again`,
     );
-    await temp.dispose();
     return undefined;
   }
+  // In the run's temporary directory: a verify that no restore follows (recover failed in
+  // between) leaves its copy to the run's own removal, at exit or on an interrupt.
+  const temp: TempDir = await privateTempDir('lifeboat-verified-', { parent: where });
   const file = join(temp.dir, 'archive');
   const out: WriteStream = createWriteStream(file, { mode: 0o600 });
-  // A verify that no restore follows (recover failed in between) leaves its copy to the exit.
-  const atExit = () => rmSync(temp.dir, { recursive: true, force: true });
-  process.on('exit', atExit);
   const copy: VerifiedCopy = {
     file,
     failed: false,
@@ -82,7 +82,6 @@ export async function verifiedCopyFor(
     },
     async dispose() {
       out.destroy();
-      process.off('exit', atExit);
       await temp.dispose();
     },
   };
