@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, Transform, type Writable } from 'node:stream';
 import type { Config } from '../config/schema.js';
@@ -318,8 +318,13 @@ async function restore(request: RestoreRequest): Promise<RestoreResult> {
       ...decoders(manifest, key, gpgHome),
       { program: 'tar', args: extractArgs(target, manifest.selinux) },
     ];
+    // The bytes verify kept, when it could: no second transfer, and the very bytes it checked.
+    // The first program reads that file itself, and its sha256 is not computed again: verify
+    // hashed every byte on its way into it, and it is this run's own file (0600, in a directory
+    // only this run writes). Hashing it again cost a fifth of the restore under QEMU.
+    const kept = copy ? await open(copy.file, 'r') : undefined;
     const chain = startChain(programs, {
-      input: 'pipe',
+      input: kept ? kept.fd : 'pipe',
       output: 'pipe',
       stderrLine: stderrToLog(log),
     });
@@ -327,21 +332,30 @@ async function restore(request: RestoreRequest): Promise<RestoreResult> {
     const listed = collectLines(chain.stdout as Readable, () => {
       entries += 1;
     });
+    // The first program has its own descriptor of the file now.
+    await kept?.close();
     const stop = () => chain.kill();
     request.signal?.addEventListener('abort', stop);
     try {
-      // The bytes verify kept, when it could: no second transfer, and the very bytes it checked.
-      const source = copy
-        ? createReadStream(copy.file)
-        : await destination.read(`${manifest.hostname}/${manifest.id}/${manifest.archive.name}`);
-      if (copy) log.info(`restoring from the copy of the archive verify kept (${copy.file})`);
-      const { sha256, bytes } = await feed(source, chain.stdin as Writable);
+      let bytes = manifest.archive.bytes;
+      if (copy) {
+        log.info(`restoring from the copy of the archive verify kept (${copy.file})`);
+      } else {
+        const source = await destination.read(
+          `${manifest.hostname}/${manifest.id}/${manifest.archive.name}`,
+        );
+        const read = await feed(source, chain.stdin as Writable);
+        bytes = read.bytes;
+        // A changed archive first: tar failing on what it became says less than that.
+        if (read.sha256 !== manifest.archive.sha256) {
+          await chain.done;
+          throw new JobError(
+            `${label} changed since it was verified: its sha256 is now ${read.sha256}`,
+          );
+        }
+      }
       const exits = await chain.done;
       await listed;
-      // A changed archive first: tar failing on what it became says less than that.
-      if (sha256 !== manifest.archive.sha256) {
-        throw new JobError(`${label} changed since it was verified: its sha256 is now ${sha256}`);
-      }
       checkDecoders(exits, manifest, label);
       const tar = exits.find((e) => e.program === 'tar');
       if (tar && tar.code !== 0) throw chainFailure(`${label} did not restore into ${target}`, tar);

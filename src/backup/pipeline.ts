@@ -36,7 +36,11 @@ export interface ProgramExit {
 }
 
 export interface ChainOptions {
-  input: 'pipe' | 'ignore';
+  /**
+   * The first program's stdin: a pipe this process writes, nothing, or an open file descriptor it
+   * reads by itself (a file on this machine: no byte of it passes through Node).
+   */
+  input: 'pipe' | 'ignore' | number;
   output: 'pipe' | 'ignore';
   /**
    * Every line each program writes on stderr, as it comes: the log file keeps them all, where

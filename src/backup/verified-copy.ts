@@ -10,7 +10,8 @@ import { drainedOrClosed } from './streams.js';
  * When the archive fits comfortably where this run keeps its temporary files (in the rescue
  * system that is RAM), verify keeps the bytes it checked and restore extracts from them: one
  * transfer over the network instead of two, and restore reads the very bytes that were verified
- * (restore still checks their sha256). A larger archive is read twice, as before.
+ * (their first program reads the file itself; verify hashed them on the way in, so restore does
+ * not hash them again). A larger archive is read twice, and hashed again, as before.
  */
 export interface VerifiedCopy {
   /** The file verify writes and restore reads. */
