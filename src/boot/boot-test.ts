@@ -34,6 +34,8 @@ function describeMedium(medium: BootMedium): string {
       return medium.iso;
     case 'kernel':
       return medium.kernel;
+    case 'network':
+      return `${medium.tftp} over TFTP as ${medium.mac}`;
     default:
       return medium.image;
   }

@@ -24,7 +24,13 @@ export type BootMedium =
    * boots it again) owns the file and lets the guest write to it. `serial` names it in the
    * guest (/dev/disk/by-id/virtio-SERIAL), as for `disks`.
    */
-  | { kind: 'disk'; image: string; inPlace?: boolean; serial?: string };
+  | { kind: 'disk'; image: string; inPlace?: boolean; serial?: string }
+  /**
+   * A network boot: QEMU's user network serves `tftp` (a directory) over TFTP and names
+   * `bootfile` in its DHCP answers (a path in that directory, or an http:// URL for iPXE); the
+   * firmware boots from the network card, whose MAC is `mac`.
+   */
+  | { kind: 'network'; tftp: string; bootfile: string; mac: string };
 
 export interface BootOptions {
   firmware: Firmware;
@@ -93,6 +99,9 @@ function mediumArgs(medium: BootMedium, scratch: string): string[] {
         'usb-storage,bus=xhci.0,drive=stick,bootindex=0',
       ];
     }
+    case 'network':
+      // The network card itself comes with the netdev (networkArgs).
+      return [];
     case 'disk': {
       let file = medium.image;
       if (!medium.inPlace) {
@@ -108,6 +117,21 @@ function mediumArgs(medium: BootMedium, scratch: string): string[] {
       ];
     }
   }
+}
+
+/**
+ * The guest's network card on QEMU's user network (the host is 10.0.2.2 from the guest); for a
+ * network boot, with QEMU's TFTP server and DHCP boot file, and first in the boot order.
+ */
+function networkArgs(medium: BootMedium): string[] {
+  if (medium.kind !== 'network')
+    return ['-netdev', 'user,id=net0', '-device', 'virtio-net-pci,netdev=net0'];
+  return [
+    '-netdev',
+    `user,id=net0,tftp=${medium.tftp},bootfile=${medium.bootfile}`,
+    '-device',
+    `virtio-net-pci,netdev=net0,mac=${medium.mac},bootindex=0`,
+  ];
 }
 
 export async function bootInQemu(options: BootOptions): Promise<BootResult> {
@@ -130,10 +154,7 @@ export async function bootInQemu(options: BootOptions): Promise<BootResult> {
     '-monitor',
     'none',
     '-no-reboot',
-    '-netdev',
-    'user,id=net0',
-    '-device',
-    'virtio-net-pci,netdev=net0',
+    ...networkArgs(options.medium),
     ...mediumArgs(options.medium, scratch),
     ...(options.disks ?? []).flatMap((disk) => [
       '-drive',

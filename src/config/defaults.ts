@@ -45,6 +45,7 @@ export function builtinDefaults(env: NodeJS.ProcessEnv = process.env): ConfigLay
       firmware: ['bios', 'uefi'],
       volumeId: 'LIFEBOAT',
     },
+    pxe: { links: 'mac', macs: [] },
     ssh: { authorizedKeys: [] },
     network: { mode: 'dhcp' },
     recovery: {

@@ -40,6 +40,13 @@ export const REAR_NAMES: RearName[] = [
   },
   { rear: 'ISO_VOLID', key: 'boot.volumeId' },
   { rear: 'USER_INPUT_TIMEOUT', key: 'boot.timeout' },
+  { rear: 'PXE_TFTP_PREFIX', key: 'pxe.prefix' },
+  { rear: 'PXE_CREATE_LINKS', key: 'pxe.links', note: 'lower case: MAC is mac, IP is ip.' },
+  {
+    rear: 'PXE_RECOVER_MODE',
+    key: 'boot.default',
+    note: 'automatic and unattended are recover; empty is rescue.',
+  },
   {
     rear: 'SSH_ROOT_PASSWORD',
     key: 'ssh.rootPasswordHash',

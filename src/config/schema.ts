@@ -183,6 +183,29 @@ const bootSection = section({
   volumeId: z.string().min(1).max(32).describe('ISO volume label. ReaR ISO_VOLID.'),
 });
 
+const pxeSection = section({
+  prefix: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{0,64}$/, 'letters, digits, _ . and - only (at most 64)')
+    .describe(
+      "What the PXE tree's kernel and initrd names start with (PREFIXkernel, PREFIXinitrd). Default: the host's name and a dot. ReaR PXE_TFTP_PREFIX.",
+    ),
+  links: z
+    .enum(['mac', 'ip', 'none'])
+    .describe(
+      "The names that give a machine this host's PXE menu: its MAC addresses (pxelinux.cfg/01-aa-bb-cc-dd-ee-ff, grub.cfg-01-..., the default), its IPv4 addresses in hex (C0A8000A), or none. ReaR PXE_CREATE_LINKS (MAC, IP).",
+    ),
+  macs: z
+    .array(
+      z
+        .string()
+        .regex(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/, 'six lower-case hex bytes: aa:bb:cc:dd:ee:ff'),
+    )
+    .describe(
+      "More MAC addresses that get this host's PXE menu, besides the captured ones: the network card of replacement hardware.",
+    ),
+});
+
 const sshSection = section({
   authorizedKeys: names('Public keys allowed to log in to the rescue system as root.'),
   rootPasswordHash: secret(
@@ -282,6 +305,7 @@ export const configSchema = z.object({
   rescue: rescueSection.optional(),
   kernel: kernelSection.optional(),
   boot: bootSection.optional(),
+  pxe: pxeSection.optional(),
   ssh: sshSection.optional(),
   network: networkSection.optional(),
   recovery: recoverySection.optional(),

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { lstat, readdir, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { canonicalJson } from '../capture/canonical-json.js';
 
@@ -72,7 +72,36 @@ export async function sha256OfFile(path: string): Promise<string> {
 
 export async function describeArtifact(dir: string, name: string): Promise<Artifact> {
   const path = join(dir, name);
-  return { name, sha256: await sha256OfFile(path), size: (await stat(path)).size };
+  const info = await stat(path);
+  if (info.isDirectory()) return { name, ...(await treeDigest(path)) };
+  return { name, sha256: await sha256OfFile(path), size: info.size };
+}
+
+/**
+ * A directory artifact (a PXE tree) as one digest: a line per entry, sorted by path, with its
+ * type, mode and either its content's sha256 or its link target. Equal digests, equal trees.
+ */
+async function treeDigest(root: string): Promise<{ sha256: string; size: number }> {
+  const lines: string[] = [];
+  let size = 0;
+  const walk = async (relative: string): Promise<void> => {
+    for (const name of (await readdir(join(root, relative))).sort()) {
+      const path = join(relative, name);
+      const info = await lstat(join(root, path));
+      const mode = (info.mode & 0o7777).toString(8);
+      if (info.isSymbolicLink()) {
+        lines.push(`${path} link ${mode} ${await readlink(join(root, path))}`);
+      } else if (info.isDirectory()) {
+        lines.push(`${path} dir ${mode}`);
+        await walk(path);
+      } else {
+        lines.push(`${path} file ${mode} ${await sha256OfFile(join(root, path))}`);
+        size += info.size;
+      }
+    }
+  };
+  await walk('');
+  return { sha256: sha256Of(`${lines.join('\n')}\n`), size };
 }
 
 export function formatBuildManifest(manifest: BuildManifest): string {

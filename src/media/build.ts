@@ -19,7 +19,7 @@ import {
   verifyBundle,
 } from '../capture/bundle.js';
 import { canonicalJson } from '../capture/canonical-json.js';
-import { MANIFEST_FILE } from '../capture/manifest.js';
+import { type CaptureManifest, MANIFEST_FILE } from '../capture/manifest.js';
 import { configWithoutSecrets } from '../config/dump.js';
 import type { EffectiveConfig } from '../config/load.js';
 import type { Config, ConfigLayer } from '../config/schema.js';
@@ -28,7 +28,7 @@ import { type RunningContainer, runContainer, withContainer } from '../engine/co
 import type { Engine } from '../engine/engine.js';
 import { errorMessage, JobError, UsageError } from '../errors.js';
 import type { Log } from '../log/log.js';
-import type { Output } from '../outputs/output.js';
+import type { Output, StagedHost } from '../outputs/output.js';
 import { requestedOutputs } from '../outputs/registry.js';
 import { IMAGES_DIR, PACKAGE_ROOT, SKEL_DIR, VERSION } from '../paths.js';
 import { rescueRecoveryFiles } from '../recover/rescue-config.js';
@@ -198,6 +198,8 @@ export async function buildRescueMedia(options: BuildOptions): Promise<BuildResu
   const staging = await stageOutput(outDir);
   try {
     let initrdLayers: InitrdLayer[] = [];
+    // What a TFTP or HTTP server serves as it is (Output.servedAsIs): not made 0600.
+    const served: string[] = [];
     const built = await withContainer({ engine, image: image.tag, log }, async (container) => {
       const env = { SOURCE_DATE_EPOCH: String(epoch) };
 
@@ -282,20 +284,21 @@ export async function buildRescueMedia(options: BuildOptions): Promise<BuildResu
       await checkBuilderPrograms(container, outputs);
       const made: string[] = [];
       for (const output of outputs) {
-        made.push(
-          ...(await output.make({
-            container,
-            kernel: STAGED_KERNEL,
-            initrd: STAGED_INITRD,
-            work: '/work/media',
-            cmdline: config.kernel.cmdline,
-            epoch,
-            config,
-            dir: staging.dir,
-            log,
-            say,
-          })),
-        );
+        const names = await output.make({
+          container,
+          kernel: STAGED_KERNEL,
+          initrd: STAGED_INITRD,
+          work: '/work/media',
+          cmdline: config.kernel.cmdline,
+          epoch,
+          config,
+          host: stagedHost(capture),
+          dir: staging.dir,
+          log,
+          say,
+        });
+        made.push(...names);
+        if (output.servedAsIs) served.push(...names);
       }
       return made;
     });
@@ -315,12 +318,30 @@ export async function buildRescueMedia(options: BuildOptions): Promise<BuildResu
     await writeFile(join(staging.dir, 'manifest.json'), formatBuildManifest(manifest), {
       mode: 0o600,
     });
-    const artifacts = await staging.commit();
+    const artifacts = await staging.commit(served);
     return { manifest, outDir, artifacts, upToDate: false, outputs };
   } catch (error) {
     await staging.discard();
     throw outputFailure(error, outDir) ?? error;
   }
+}
+
+/** What outputs may name files after: the host's name, network cards and addresses. */
+function stagedHost(capture: CaptureManifest): StagedHost {
+  const cards = capture.network.interfaces.filter((i) => i.name !== 'lo');
+  return {
+    name: capture.identity.hostname,
+    macs: [...new Set(cards.flatMap((i) => (i.mac ? [i.mac] : [])))].sort(),
+    ipv4: [
+      ...new Set(
+        cards.flatMap((i) =>
+          i.addresses
+            .filter((a) => /^\d+\.\d+\.\d+\.\d+\//.test(a))
+            .map((a) => a.split('/')[0] as string),
+        ),
+      ),
+    ].sort(),
+  };
 }
 
 /**

@@ -25,9 +25,10 @@ export interface StagingArea {
   dir: string;
   /**
    * Move every entry into the output directory (replacing same-named ones): files 0600,
-   * directories (a capture bundle) 0700.
+   * directories (a capture bundle) 0700; the names in `servedAsIs` (a PXE tree, which a TFTP
+   * server reads) keep the modes their output gave them.
    */
-  commit(): Promise<string[]>;
+  commit(servedAsIs?: readonly string[]): Promise<string[]>;
   /** Remove the staging area (after a failure). */
   discard(): Promise<void>;
 }
@@ -122,11 +123,11 @@ export async function stageOutput(outDir: string): Promise<StagingArea> {
   };
   return {
     dir,
-    async commit() {
+    async commit(servedAsIs = []) {
       const names = (await readdir(dir)).sort();
       for (const name of names) {
         const isDir = (await stat(join(dir, name))).isDirectory();
-        await chmod(join(dir, name), isDir ? 0o700 : 0o600);
+        if (!servedAsIs.includes(name)) await chmod(join(dir, name), isDir ? 0o700 : 0o600);
         // rename cannot replace a non-empty directory (the capture of an earlier build).
         if (isDir) await rm(join(outDir, name), { recursive: true, force: true });
         await rename(join(dir, name), join(outDir, name));

@@ -40,6 +40,12 @@ export interface Output {
    * own checks. Outputs that only make files have none.
    */
   write?(request: WriteRequest): Promise<void>;
+  /**
+   * The artifacts are served as they are by a TFTP or HTTP server (PXE): they keep the modes
+   * make() gave them (0644 files, 0755 directories) instead of 0600. Such an output holds nothing
+   * secret unless the configuration put it into the rescue system.
+   */
+  readonly servedAsIs?: boolean;
 }
 
 /**
@@ -63,11 +69,22 @@ export interface StagedRescue {
   epoch: number;
   /** The effective configuration (boot menu, firmware, volume id...). */
   config: Config;
+  /** The protected host, for outputs that name files after it or its network cards (PXE). */
+  host: StagedHost;
   /** Where the artifacts go on this machine: the build's private staging directory. */
   dir: string;
   log: Log;
   /** A short progress line. */
   say(line: string): void;
+}
+
+export interface StagedHost {
+  /** Its name as captured ('' when a root's /etc/hostname has none). */
+  name: string;
+  /** The MAC addresses of its network cards (aa:bb:cc:dd:ee:ff), as captured. */
+  macs: string[];
+  /** Its IPv4 addresses (without prefix length), as captured. */
+  ipv4: string[];
 }
 
 export interface WriteRequest {

@@ -1,0 +1,120 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from '../config/schema.js';
+import { copyTreeOutOfContainer } from '../engine/container-files.js';
+import { JobError } from '../errors.js';
+import type { Output, StagedHost, StagedRescue } from './output.js';
+
+/**
+ * PXE (ReaR OUTPUT=PXE): a network boot tree for this host, for BIOS (pxelinux), UEFI (GRUB's
+ * network image) and iPXE over HTTP, each with a menu chosen by the machine's MAC (or IP)
+ * address. The builder image's make-pxe step makes it (images/debian-bookworm/steps/make-pxe
+ * says what is where); every path in it is relative, so the tree works wherever it is put in a
+ * TFTP or HTTP server's root. docs/pxe.md shows a dnsmasq serving it.
+ */
+export const PXE_DIR = 'pxe';
+const MAKE_PXE_SCRIPT = '/usr/lib/lifeboat/make-pxe';
+const TAIL_LINES = 20;
+
+/** make-pxe's arguments: paths in the container, then the menu and the names. */
+export function makePxeArguments(
+  config: Config,
+  host: StagedHost,
+  paths: { kernel: string; initrd: string; out: string },
+  epoch: number,
+): string[] {
+  const macs = config.pxe.links === 'mac' ? [...new Set([...host.macs, ...config.pxe.macs])] : [];
+  const ips = config.pxe.links === 'ip' ? host.ipv4 : [];
+  return [
+    '--kernel',
+    paths.kernel,
+    '--initrd',
+    paths.initrd,
+    '--out',
+    paths.out,
+    '--hostname',
+    host.name,
+    '--epoch',
+    String(epoch),
+    ...(config.pxe.prefix === undefined ? [] : ['--prefix', config.pxe.prefix]),
+    '--default',
+    config.boot.default,
+    '--timeout',
+    String(config.boot.timeout),
+    '--cmdline',
+    config.kernel.cmdline,
+    ...(config.boot.serialConsole ? ['--serial'] : []),
+    ...macs.sort().flatMap((mac) => ['--mac', mac]),
+    ...ips.flatMap((ip) => ['--ip', ip]),
+  ];
+}
+
+export const pxeOutput: Output = {
+  name: 'pxe',
+  summary:
+    'a network boot tree: pxelinux (BIOS), GRUB (UEFI) and iPXE (HTTP) menus per MAC address',
+  builderPrograms: ['grub-mkimage'],
+  servedAsIs: true,
+
+  check(config) {
+    // Quotes, backslashes, $ and ; mean different things to pxelinux, GRUB and iPXE.
+    return /^[A-Za-z0-9_.,:=/+@%-]*( [A-Za-z0-9_.,:=/+@%-]+)*$/.test(config.kernel.cmdline)
+      ? []
+      : [
+          'output pxe: kernel.cmdline may hold only letters, digits and _ . , : = / + @ % - between single spaces (three boot loaders read it)',
+        ];
+  },
+
+  async make(rescue: StagedRescue) {
+    rescue.say('PXE tree');
+    const { host } = rescue;
+    if (host.name === '')
+      throw new JobError(
+        'the capture names no host (its /etc/hostname is empty): the PXE files are named after it',
+        { hint: 'Give the host a name (/etc/hostname) and capture again.' },
+      );
+    const macs = rescue.config.pxe.links === 'mac' ? [...host.macs, ...rescue.config.pxe.macs] : [];
+    if (rescue.config.pxe.links === 'mac' && macs.length === 0)
+      rescue.log.warn(
+        "output pxe: the capture has no MAC address and pxe.macs names none: no machine gets this host's menu by MAC (pxelinux.cfg/default boots the local disk)",
+      );
+    const out = join(rescue.work, PXE_DIR);
+    const args = makePxeArguments(
+      rescue.config,
+      host,
+      { kernel: rescue.kernel, initrd: rescue.initrd, out },
+      rescue.epoch,
+    );
+    const result = await rescue.container.exec([MAKE_PXE_SCRIPT, ...args], {
+      timeoutMs: 10 * 60_000,
+    });
+    if (result.exitCode !== 0) {
+      const lines = `${result.stdout}\n${result.stderr}`
+        .split('\n')
+        .map((line) => line.trimEnd())
+        .filter((line) => line !== '')
+        .slice(-TAIL_LINES);
+      throw new JobError(
+        `making the PXE tree failed (make-pxe exited with code ${result.exitCode}).\nLast lines of output:\n  ${lines.join('\n  ')}`,
+        { hint: 'The full output is in the log file (--verbose shows it).' },
+      );
+    }
+    await copyTreeOutOfContainer(rescue.container, out, join(rescue.dir, PXE_DIR));
+    return [PXE_DIR];
+  },
+
+  bootMedium(outDir) {
+    // QEMU boots as the first machine the tree links by MAC; a tree without one has no machine.
+    const tree = join(outDir, PXE_DIR);
+    const link = readdirSync(join(tree, 'pxelinux.cfg'))
+      .sort()
+      .find((name) => /^01(-[0-9a-f]{2}){6}$/.test(name));
+    if (link === undefined) return undefined;
+    return {
+      kind: 'network',
+      tftp: tree,
+      bootfile: 'pxelinux.0',
+      mac: link.slice(3).replaceAll('-', ':'),
+    };
+  },
+};

@@ -1,0 +1,199 @@
+import { createReadStream, lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join, normalize } from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import { type BootResult, bootInQemu, SIDE_BY_SIDE_CPUS } from '../../src/boot/qemu.js';
+import type { BuildManifest } from '../../src/media/build-manifest.js';
+import { lifeboat, sandbox } from '../support/cli.js';
+import { debianFixture } from '../support/fixtures.js';
+import { describeTier, engineMissing, qemuMissing } from '../support/tiers.js';
+
+/**
+ * The PXE output as a fleet uses it: the example host's capture built into a network boot tree
+ * whose menus are linked to this machine's MAC address (pxe.macs: the fixture root names no
+ * MAC), booted in QEMU the three ways the tree serves: BIOS through QEMU's iPXE ROM and
+ * pxelinux over QEMU's own TFTP server, UEFI through OVMF and GRUB's network image, and iPXE
+ * fetching a script, the kernel and the initrd over HTTP from a real server on loopback. A
+ * machine with another MAC gets no rescue system. Two builds give the same tree.
+ */
+const THIS_MAC = '52:54:00:4c:42:01';
+const OTHER_MAC = '52:54:00:4c:42:99';
+const READY = /^lifeboat-rescue: ready/;
+
+const engineWhy = await engineMissing();
+const fixture = await debianFixture();
+const hostRoot = 'root' in fixture ? fixture.root : '';
+const why = engineWhy ?? ('missing' in fixture ? fixture.missing : undefined) ?? qemuMissing();
+
+const box = sandbox();
+let http: Server | undefined;
+/** QEMU start to the ready line per way of booting, printed at the end (bench/README.md). */
+const timings: string[] = [];
+afterAll(() => {
+  http?.close();
+  if (timings.length > 0) process.stdout.write(`pxe timings:\n${timings.join('\n')}\n`);
+});
+
+let tree: Promise<{ out: string; manifest: BuildManifest }> | undefined;
+/** The tree, built once for the file: capture, then `build` with the pxe output. */
+function builtTree(name = 'media'): Promise<{ out: string; manifest: BuildManifest }> {
+  const make = async () => {
+    const capture = join(box.dir, 'capture');
+    if (name === 'media') {
+      const captured = await lifeboat(
+        ['capture', '--root', hostRoot, '--out', capture, ...box.sets, '--quiet'],
+        { env: box.env },
+      );
+      expect(captured.exitCode, captured.all).toBe(0);
+    }
+    const out = join(box.dir, name);
+    const built = await lifeboat(
+      [
+        'build',
+        '--capture',
+        capture,
+        '--out',
+        out,
+        '--set',
+        'output.methods=[pxe]',
+        '--set',
+        `pxe.macs=[${THIS_MAC}]`,
+        '--set',
+        'boot.timeout=0',
+        ...box.sets,
+      ],
+      { env: box.env },
+    );
+    expect(built.exitCode, built.all).toBe(0);
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as BuildManifest;
+    return { out, manifest };
+  };
+  if (name !== 'media') return make();
+  tree ??= make();
+  return tree;
+}
+
+async function netBoot(
+  firmware: 'bios' | 'uefi',
+  tftp: string,
+  bootfile: string,
+  mac: string,
+  ready = READY,
+): Promise<BootResult> {
+  const booted = await bootInQemu({
+    firmware,
+    cpus: SIDE_BY_SIDE_CPUS,
+    medium: { kind: 'network', tftp, bootfile, mac },
+    ready,
+    timeoutMs: 10 * 60_000,
+  });
+  timings.push(
+    `  ${firmware} ${bootfile.startsWith('http:') ? 'HTTP' : 'TFTP'} ${bootfile} as ${mac}: ${booted.readySeconds?.toFixed(1) ?? 'not'} s to ${ready === READY ? 'ready' : 'its answer'}`,
+  );
+  return booted;
+}
+
+/** A static file server for `root` on 127.0.0.1 (the guest reaches it as 10.0.2.2). */
+async function serve(root: string): Promise<number> {
+  http = createServer((request, response) => {
+    const path = normalize(
+      join(root, decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname)),
+    );
+    if (!path.startsWith(root) || !statSync(path, { throwIfNoEntry: false })?.isFile()) {
+      response.writeHead(404).end();
+      return;
+    }
+    response.writeHead(200, { 'content-length': statSync(path).size });
+    createReadStream(path).pipe(response);
+  });
+  await new Promise<void>((resolve) => http?.listen(0, '127.0.0.1', resolve));
+  return (http.address() as AddressInfo).port;
+}
+
+describeTier('boot', why)('PXE output: a network boot tree per machine (QEMU)', () => {
+  it(
+    "the tree holds the three loaders, this host's menus linked by its MAC, a default for other machines; it is world-readable and the same on a rebuild",
+    async () => {
+      const { out, manifest } = await builtTree();
+      const pxe = join(out, 'pxe');
+      const link = (path: string) => readlinkSync(join(pxe, path));
+      expect(link('pxelinux.cfg/01-52-54-00-4c-42-01')).toBe('lifeboat-fixture-host');
+      expect(link('grub/grub.cfg-01-52-54-00-4c-42-01')).toBe('lifeboat-fixture-host.cfg');
+      expect(link('ipxe/01-52-54-00-4c-42-01.ipxe')).toBe('lifeboat-fixture-host.ipxe');
+      for (const file of [
+        'pxelinux.0',
+        'ldlinux.c32',
+        'grubnetx64.efi',
+        'lifeboat.ipxe',
+        'fixture-host.kernel',
+        'fixture-host.initrd',
+        'pxelinux.cfg/default',
+        'grub/grub.cfg',
+      ]) {
+        expect(lstatSync(join(pxe, file)).mode & 0o777, file).toBe(0o644);
+      }
+      expect(lstatSync(pxe).mode & 0o777).toBe(0o755);
+      expect(readFileSync(join(pxe, 'pxelinux.cfg/lifeboat-fixture-host'), 'utf8')).toMatch(
+        /LABEL recover\n {2}MENU LABEL lifeboat automatic recovery\n {2}LINUX fixture-host\.kernel\n {2}INITRD fixture-host\.initrd\n {2}APPEND .*lifeboat\.recover=auto\n/,
+      );
+      const again = await builtTree('media-again');
+      expect(again.manifest.artifacts).toEqual(manifest.artifacts);
+    },
+    20 * 60_000,
+  );
+
+  it.concurrent(
+    "BIOS: pxelinux over TFTP picks this machine's menu by MAC and boots the rescue system",
+    async () => {
+      const { out } = await builtTree();
+      const booted = await netBoot('bios', join(out, 'pxe'), 'pxelinux.0', THIS_MAC);
+      expect(booted.ready, booted.transcript.slice(-3000)).toBe(true);
+    },
+    20 * 60_000,
+  );
+
+  it.concurrent(
+    'iPXE: the script, kernel and initrd over HTTP from a server on loopback',
+    async () => {
+      const { out } = await builtTree();
+      const port = await serve(join(out, 'pxe'));
+      const booted = await netBoot(
+        'bios',
+        join(out, 'pxe'),
+        `http://10.0.2.2:${port}/lifeboat.ipxe`,
+        THIS_MAC,
+      );
+      expect(booted.ready, booted.transcript.slice(-3000)).toBe(true);
+    },
+    20 * 60_000,
+  );
+  it.concurrent(
+    'BIOS: a machine with another MAC gets the default entry (its local disk), not the rescue system',
+    async () => {
+      const { out } = await builtTree();
+      const booted = await netBoot(
+        'bios',
+        join(out, 'pxe'),
+        'pxelinux.0',
+        OTHER_MAC,
+        // pxelinux's own line for LOCALBOOT: the default entry of pxelinux.cfg/default (its SAY
+        // line goes to the screen only: pxelinux mirrors to the serial port once the file is read).
+        /Booting from local disk|lifeboat-rescue: ready/,
+      );
+      expect(booted.transcript).toContain('Booting from local disk...');
+      expect(booted.transcript).not.toContain('lifeboat-rescue: ready');
+    },
+    20 * 60_000,
+  );
+
+  it.concurrent(
+    "UEFI: GRUB's network image picks this machine's menu by MAC and boots the rescue system",
+    async () => {
+      const { out } = await builtTree();
+      const booted = await netBoot('uefi', join(out, 'pxe'), 'grubnetx64.efi', THIS_MAC);
+      expect(booted.ready, booted.transcript.slice(-3000)).toBe(true);
+    },
+    20 * 60_000,
+  );
+});
