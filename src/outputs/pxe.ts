@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { copyTreeOutOfContainer } from '../engine/container-files.js';
 import { JobError } from '../errors.js';
+import { secretsInImage } from '../recover/rescue-config.js';
 import type { Output, StagedHost, StagedRescue } from './output.js';
 
 /**
@@ -77,6 +78,13 @@ export const pxeOutput: Output = {
     if (rescue.config.pxe.links === 'mac' && macs.length === 0)
       rescue.log.warn(
         "output pxe: the capture has no MAC address and pxe.macs names none: no machine gets this host's menu by MAC (pxelinux.cfg/default boots the local disk)",
+      );
+    // The tree is world-readable so that a TFTP server can read it: say so when the
+    // configuration put secrets into its initrd.
+    const secrets = secretsInImage(rescue.config);
+    if (secrets.length > 0)
+      rescue.log.warn(
+        `output pxe: the initrd holds ${secrets.join(', ')}, as the configuration asks, and the PXE tree is readable by every user and by anyone who can reach the TFTP or HTTP server that serves it; serve it only on a network you trust`,
       );
     const out = join(rescue.work, PXE_DIR);
     const args = makePxeArguments(

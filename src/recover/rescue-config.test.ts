@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/load.js';
-import { NETWORK_MODE_FILE, rescueRecoveryFiles } from './rescue-config.js';
+import { NETWORK_MODE_FILE, rescueRecoveryFiles, secretsInImage } from './rescue-config.js';
 
 /** Writes the files into a fresh /etc/lifeboat and loads the configuration the rescue system sees. */
 async function asRescueSees(files: ReturnType<typeof rescueRecoveryFiles>) {
@@ -51,6 +51,22 @@ describe('the recovery configuration of the rescue image', () => {
     expect(files.map((f) => f.path)).toEqual(['etc/lifeboat/site.yaml', NETWORK_MODE_FILE]);
     const rescue = await asRescueSees(files);
     expect(rescue.config.backup.encryptionKey).toBe('very-secret');
+  });
+
+  it('names the secrets the image will hold: none by default, the key when embedded, a root password hash', async () => {
+    const secrets = async (sets: string[]) =>
+      secretsInImage((await loadConfig({ configDir: '/nonexistent', sets })).config);
+    expect(await secrets(HOST_SETS)).toEqual([]);
+    expect(await secrets([...HOST_SETS, 'recovery.embedBackupKey=true'])).toEqual([
+      'backup.encryptionKey',
+    ]);
+    expect(
+      await secrets([
+        'backup.url=cifs://user:pw@files.example.org/backups',
+        'recovery.embedBackupKey=true',
+        'ssh.rootPasswordHash=$6$salt$hash',
+      ]),
+    ).toEqual(['backup.url (its password)', 'ssh.rootPasswordHash']);
   });
 
   it('leaves URL passwords out unless recovery.embedBackupKey is true, and says which', async () => {

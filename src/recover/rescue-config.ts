@@ -105,3 +105,31 @@ export function networkModeFile(mode: Config['network']['mode']): RescueFile {
     mode: 0o644,
   };
 }
+
+/**
+ * The secrets the rescue image will hold, by key: those of the recovery sections and the URL
+ * passwords when recovery.embedBackupKey is true, and ssh.rootPasswordHash when set. Outputs
+ * whose files anyone on the network can fetch (a PXE tree) warn about them.
+ */
+export function secretsInImage(config: Config): string[] {
+  const held: string[] = [];
+  if (config.recovery.embedBackupKey) {
+    for (const path of secretPaths()) {
+      const [section, key, ...rest] = path.split('.');
+      if (!RECOVERY_SECTIONS.some((s) => s === section) || key === undefined || rest.length > 0)
+        continue;
+      const value = (
+        config[section as (typeof RECOVERY_SECTIONS)[number]] as Record<string, unknown>
+      )[key];
+      if (value !== undefined && value !== '') held.push(path);
+    }
+    for (const path of URL_KEYS) {
+      const [section, key] = path.split('.') as [string, string];
+      const value = (config as unknown as Record<string, Record<string, unknown>>)[section]?.[key];
+      if (typeof value === 'string' && urlPasswords(value).length > 0)
+        held.push(`${path} (its password)`);
+    }
+  }
+  if (config.ssh.rootPasswordHash) held.push('ssh.rootPasswordHash');
+  return held;
+}
