@@ -1,5 +1,6 @@
 import type { RunningContainer } from '../engine/container.js';
-import { JobError, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
+import { runBuilderStep } from './builder-step.js';
 
 /**
  * The ISO output: a hybrid image (MBR + GPT) that boots on BIOS through isolinux and on UEFI
@@ -71,8 +72,6 @@ const MAX_EPOCH = 2 ** 32 - 1;
 const MAX_MENU_TIMEOUT = 3599;
 const ENTRIES: readonly IsoMenuEntry[] = ['rescue', 'recover', 'local'];
 const FIRMWARES: readonly IsoFirmware[] = ['bios', 'uefi'];
-/** How many of the step's last output lines a failure shows. */
-const TAIL_LINES = 20;
 
 /**
  * The step's argument list for `options` (without the script itself). Throws a UsageError for an
@@ -154,25 +153,11 @@ export function makeIsoArguments(options: IsoOptions): string[] {
 
 /** Builds the ISO in `container` (a builder image container). Rejects with a JobError on failure. */
 export async function makeIso(container: RunningContainer, options: IsoOptions): Promise<void> {
-  const args = makeIsoArguments(options);
-  const result = await container.exec([MAKE_ISO_SCRIPT, ...args], {
-    timeoutMs: options.timeoutMs ?? 10 * 60_000,
-  });
-  if (result.exitCode === 0) return;
-  // The step writes everything to stderr, in order; stdout is only there for a tool that slips.
-  const lines = `${result.stdout}\n${result.stderr}`
-    .split('\n')
-    .map((line) => line.trimEnd())
-    .filter((line) => line !== '');
-  const tail = lines.slice(-TAIL_LINES);
-  const output = tail.length > 0 ? `\nLast lines of output:\n  ${tail.join('\n  ')}` : '';
-  const missing = result.exitCode === 126 || result.exitCode === 127;
-  throw new JobError(
-    `Making the ISO ${options.out} failed (make-iso exited with code ${result.exitCode}).${output}`,
-    {
-      hint: missing
-        ? `The builder image has no ${MAKE_ISO_SCRIPT}: rebuild it (\`lifeboat doctor\` checks it).`
-        : 'The full output is in the log file (--verbose shows it).',
-    },
+  await runBuilderStep(
+    container,
+    MAKE_ISO_SCRIPT,
+    makeIsoArguments(options),
+    `Making the ISO ${options.out}`,
+    options.timeoutMs ?? 10 * 60_000,
   );
 }

@@ -4,6 +4,7 @@ import type { Config } from '../config/schema.js';
 import { copyTreeOutOfContainer } from '../engine/container-files.js';
 import { JobError } from '../errors.js';
 import { secretsInImage } from '../recover/rescue-config.js';
+import { runBuilderStep } from './builder-step.js';
 import type { Output, StagedHost, StagedRescue } from './output.js';
 
 /**
@@ -15,7 +16,11 @@ import type { Output, StagedHost, StagedRescue } from './output.js';
  */
 export const PXE_DIR = 'pxe';
 const MAKE_PXE_SCRIPT = '/usr/lib/lifeboat/make-pxe';
-const TAIL_LINES = 20;
+
+/** The MAC addresses that get this host's menu: the captured ones and pxe.macs, with links by MAC. */
+function linkedMacs(config: Config, host: StagedHost): string[] {
+  return config.pxe.links === 'mac' ? [...new Set([...host.macs, ...config.pxe.macs])].sort() : [];
+}
 
 /** make-pxe's arguments: paths in the container, then the menu and the names. */
 export function makePxeArguments(
@@ -24,7 +29,6 @@ export function makePxeArguments(
   paths: { kernel: string; initrd: string; out: string },
   epoch: number,
 ): string[] {
-  const macs = config.pxe.links === 'mac' ? [...new Set([...host.macs, ...config.pxe.macs])] : [];
   const ips = config.pxe.links === 'ip' ? host.ipv4 : [];
   return [
     '--kernel',
@@ -45,7 +49,7 @@ export function makePxeArguments(
     '--cmdline',
     config.kernel.cmdline,
     ...(config.boot.serialConsole ? ['--serial'] : []),
-    ...macs.sort().flatMap((mac) => ['--mac', mac]),
+    ...linkedMacs(config, host).flatMap((mac) => ['--mac', mac]),
     ...ips.flatMap((ip) => ['--ip', ip]),
   ];
 }
@@ -74,8 +78,7 @@ export const pxeOutput: Output = {
         'the capture names no host (its /etc/hostname is empty): the PXE files are named after it',
         { hint: 'Give the host a name (/etc/hostname) and capture again.' },
       );
-    const macs = rescue.config.pxe.links === 'mac' ? [...host.macs, ...rescue.config.pxe.macs] : [];
-    if (rescue.config.pxe.links === 'mac' && macs.length === 0)
+    if (rescue.config.pxe.links === 'mac' && linkedMacs(rescue.config, host).length === 0)
       rescue.log.warn(
         "output pxe: the capture has no MAC address and pxe.macs names none: no machine gets this host's menu by MAC (pxelinux.cfg/default boots the local disk)",
       );
@@ -93,20 +96,13 @@ export const pxeOutput: Output = {
       { kernel: rescue.kernel, initrd: rescue.initrd, out },
       rescue.epoch,
     );
-    const result = await rescue.container.exec([MAKE_PXE_SCRIPT, ...args], {
-      timeoutMs: 10 * 60_000,
-    });
-    if (result.exitCode !== 0) {
-      const lines = `${result.stdout}\n${result.stderr}`
-        .split('\n')
-        .map((line) => line.trimEnd())
-        .filter((line) => line !== '')
-        .slice(-TAIL_LINES);
-      throw new JobError(
-        `making the PXE tree failed (make-pxe exited with code ${result.exitCode}).\nLast lines of output:\n  ${lines.join('\n  ')}`,
-        { hint: 'The full output is in the log file (--verbose shows it).' },
-      );
-    }
+    await runBuilderStep(
+      rescue.container,
+      MAKE_PXE_SCRIPT,
+      args,
+      'Making the PXE tree',
+      10 * 60_000,
+    );
     await copyTreeOutOfContainer(rescue.container, out, join(rescue.dir, PXE_DIR));
     return [PXE_DIR];
   },

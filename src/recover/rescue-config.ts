@@ -31,28 +31,48 @@ export interface RescueFile {
   mode: number;
 }
 
-export function rescueRecoveryFiles(config: Config): RescueFile[] {
-  const sections = structuredClone(
+type Sections = Record<string, Record<string, unknown>>;
+
+/** A copy of the host's recovery sections, as the rescue system's site layer holds them. */
+function recoverySections(config: Config): Sections {
+  return structuredClone(
     Object.fromEntries(RECOVERY_SECTIONS.map((s) => [s, config[s]])),
-  ) as Record<string, Record<string, unknown>>;
-  const embed = config.recovery.embedBackupKey;
-  const withheld: string[] = [];
-  for (const path of secretPaths()) {
+  ) as Sections;
+}
+
+/** The secrets in the recovery sections: keys that are secrets, and URL keys with a password. */
+function recoverySecrets(sections: Sections): { keys: string[]; urlKeys: string[] } {
+  const keys = secretPaths().filter((path) => {
     const [section, key, ...rest] = path.split('.');
     const parent = section === undefined ? undefined : sections[section];
-    if (!parent || key === undefined || rest.length > 0 || !(key in parent)) continue;
-    if (embed) continue;
-    delete parent[key];
-    withheld.push(path);
-  }
-  const withheldUrls: string[] = [];
-  for (const path of URL_KEYS) {
+    return parent !== undefined && key !== undefined && rest.length === 0 && key in parent;
+  });
+  const urlKeys = URL_KEYS.filter((path) => {
     const [section, key] = path.split('.') as [string, string];
-    const parent = sections[section];
-    const value = parent?.[key];
-    if (embed || !parent || typeof value !== 'string' || urlPasswords(value).length === 0) continue;
-    parent[key] = urlWithoutPasswordPart(value);
-    withheldUrls.push(`${path} ${parent[key]}`);
+    const value = sections[section]?.[key];
+    return typeof value === 'string' && urlPasswords(value).length > 0;
+  });
+  return { keys, urlKeys };
+}
+
+export function rescueRecoveryFiles(config: Config): RescueFile[] {
+  const sections = recoverySections(config);
+  const embed = config.recovery.embedBackupKey;
+  const withheld: string[] = [];
+  const withheldUrls: string[] = [];
+  if (!embed) {
+    const secrets = recoverySecrets(sections);
+    for (const path of secrets.keys) {
+      const [section, key] = path.split('.') as [string, string];
+      delete sections[section]?.[key];
+      withheld.push(path);
+    }
+    for (const path of secrets.urlKeys) {
+      const [section, key] = path.split('.') as [string, string];
+      const parent = sections[section] as Record<string, unknown>;
+      parent[key] = urlWithoutPasswordPart(parent[key] as string);
+      withheldUrls.push(`${path} ${parent[key]}`);
+    }
   }
   const files: RescueFile[] = [
     {
@@ -114,21 +134,8 @@ export function networkModeFile(mode: Config['network']['mode']): RescueFile {
 export function secretsInImage(config: Config): string[] {
   const held: string[] = [];
   if (config.recovery.embedBackupKey) {
-    for (const path of secretPaths()) {
-      const [section, key, ...rest] = path.split('.');
-      if (!RECOVERY_SECTIONS.some((s) => s === section) || key === undefined || rest.length > 0)
-        continue;
-      const value = (
-        config[section as (typeof RECOVERY_SECTIONS)[number]] as Record<string, unknown>
-      )[key];
-      if (value !== undefined && value !== '') held.push(path);
-    }
-    for (const path of URL_KEYS) {
-      const [section, key] = path.split('.') as [string, string];
-      const value = (config as unknown as Record<string, Record<string, unknown>>)[section]?.[key];
-      if (typeof value === 'string' && urlPasswords(value).length > 0)
-        held.push(`${path} (its password)`);
-    }
+    const secrets = recoverySecrets(recoverySections(config));
+    held.push(...secrets.keys, ...secrets.urlKeys.map((path) => `${path} (its password)`));
   }
   if (config.ssh.rootPasswordHash) held.push('ssh.rootPasswordHash');
   return held;
