@@ -8,7 +8,7 @@ import { JobError } from '../errors.js';
 import type { Log } from '../log/log.js';
 import { onInterruptCleanup } from '../util/exit-cleanup.js';
 import { DirectoryDestination } from './destination-file.js';
-import type { BackupDestination } from './destination-types.js';
+import type { BackupDestination, FileAccess } from './destination-types.js';
 import { lastLine } from './pipeline.js';
 
 /**
@@ -90,14 +90,20 @@ export class MountDestination implements BackupDestination {
     await this.inner.open(purpose);
   }
 
-  write(path: string, data: Readable): Promise<void> {
-    return this.opened().write(path, data);
+  write(path: string, data: Readable, access?: FileAccess): Promise<void> {
+    return this.opened().write(path, data, access);
   }
   read(path: string): Promise<Readable> {
     return this.opened().read(path);
   }
   list(dir: string): Promise<string[]> {
     return this.opened().list(dir);
+  }
+  symlink(path: string, target: string): Promise<void> {
+    return this.opened().symlink(path, target);
+  }
+  symlinks(dir: string): Promise<Map<string, string>> {
+    return this.opened().symlinks(dir);
   }
   remove(path: string): Promise<void> {
     return this.opened().remove(path);

@@ -8,7 +8,7 @@ import { JobError, UsageError } from '../errors.js';
 import type { Log } from '../log/log.js';
 import { onInterruptCleanup } from '../util/exit-cleanup.js';
 import { runTempParent } from '../util/run-temp.js';
-import type { BackupDestination } from './destination-types.js';
+import type { BackupDestination, FileAccess } from './destination-types.js';
 import { lastLine } from './pipeline.js';
 
 /**
@@ -78,7 +78,8 @@ export class SftpDestination implements BackupDestination {
     }
   }
 
-  async write(path: string, data: Readable): Promise<void> {
+  async write(path: string, data: Readable, access: FileAccess = 'private'): Promise<void> {
+    const served = access === 'served';
     const final = this.remotePath(path);
     const partial = posix.join(posix.dirname(final), `.${posix.basename(final)}.partial`);
     const child = spawn(
@@ -89,15 +90,21 @@ export class SftpDestination implements BackupDestination {
         '-',
         // The backup's directory (<host>/<id>) is made on the first upload into it.
         '--ftp-create-dirs',
-        // A backup holds every secret of the host: its files are the owner's only.
+        // A backup holds every secret of the host: its files are the owner's only. A served
+        // tree's are for the TFTP or HTTP server's user to read.
         '--create-file-mode',
-        '600',
+        served ? '644' : '600',
         // After the upload, the complete file gets its name: a reader never sees half of it. The
-        // backup's directory is made 0755 by --ftp-create-dirs; it becomes the owner's only.
+        // backup's directory is made by --ftp-create-dirs; it becomes the owner's only (a
+        // served tree's: everyone may enter it).
+        // SFTP's rename (version 3, as OpenSSH serves it) replaces nothing: a file of that name
+        // goes just before ("*": if there is one).
+        '--quote',
+        `-*rm ${quote(this.key, final)}`,
         '--quote',
         `-rename ${quote(this.key, partial)} ${quote(this.key, final)}`,
         '--quote',
-        `-chmod 700 ${quote(this.key, posix.dirname(final))}`,
+        `-chmod ${served ? '755' : '700'} ${quote(this.key, posix.dirname(final))}`,
         this.urlOf(partial),
       ],
       { stdio: ['pipe', 'ignore', 'pipe'] },
@@ -148,6 +155,33 @@ export class SftpDestination implements BackupDestination {
       .map((l) => l.replace(/\r$/, ''))
       .filter((name) => name !== '' && name !== '.' && name !== '..')
       .sort();
+  }
+
+  async symlink(path: string, target: string): Promise<void> {
+    const link = this.remotePath(path);
+    // SFTP makes no link over a name that is there: the old one goes first ("*": if any).
+    const result = await this.curl([
+      '--list-only',
+      '--quote',
+      `*rm ${quote(this.key, link)}`,
+      '--quote',
+      `symlink ${quote(this.key, target)} ${quote(this.key, link)}`,
+      this.url(posix.dirname(path), true),
+    ]);
+    if (result.exitCode !== 0) throw this.failure(result, `could not link ${path}`);
+  }
+
+  async symlinks(dir: string): Promise<Map<string, string>> {
+    // Without --list-only curl lists like `ls -l`, and reads each link: "... NAME -> TARGET".
+    const result = await this.curl([this.url(dir, true)]);
+    if (result.exitCode === NOT_FOUND) return new Map();
+    if (result.exitCode !== 0) throw this.failure(result, `could not list ${dir || '/'}`);
+    const links = new Map<string, string>();
+    for (const line of result.stdout.split('\n')) {
+      const link = /^l\S* .* (\S+) -> (\S+)\r?$/.exec(line);
+      if (link?.[1] && link[2]) links.set(link[1], link[2]);
+    }
+    return links;
   }
 
   /** A file, or a directory of files (a backup is one level deep). */

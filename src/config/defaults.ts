@@ -45,7 +45,7 @@ export function builtinDefaults(env: NodeJS.ProcessEnv = process.env): ConfigLay
       firmware: ['bios', 'uefi'],
       volumeId: 'LIFEBOAT',
     },
-    pxe: { links: 'mac', macs: [] },
+    pxe: { links: 'mac', macs: [], hostDirectory: false, removeOldLinks: false },
     ssh: { authorizedKeys: [] },
     network: { mode: 'dhcp' },
     recovery: {

@@ -42,6 +42,15 @@ export const REAR_NAMES: RearName[] = [
   { rear: 'USER_INPUT_TIMEOUT', key: 'boot.timeout' },
   { rear: 'PXE_TFTP_PREFIX', key: 'pxe.prefix' },
   { rear: 'PXE_CREATE_LINKS', key: 'pxe.links', note: 'lower case: MAC is mac, IP is ip.' },
+  { rear: 'OUTPUT_PREFIX_PXE', key: 'pxe.hostDirectory', note: 'always the host name: true.' },
+  { rear: 'PXE_TFTP_UPLOAD_URL', key: 'pxe.url' },
+  { rear: 'PXE_TFTP_URL', key: 'pxe.url' },
+  {
+    rear: 'PXE_CONFIG_URL',
+    key: 'pxe.url',
+    note: 'the menus go into the same tree, in pxelinux.cfg/.',
+  },
+  { rear: 'PXE_REMOVE_OLD_LINKS', key: 'pxe.removeOldLinks' },
   {
     rear: 'PXE_RECOVER_MODE',
     key: 'boot.default',

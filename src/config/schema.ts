@@ -204,6 +204,22 @@ const pxeSection = section({
     .describe(
       "More MAC addresses that get this host's PXE menu, besides the captured ones: the network card of replacement hardware.",
     ),
+  hostDirectory: z
+    .boolean()
+    .describe(
+      "Put the kernel and initrd in a directory named after the host (HOST/PREFIXkernel) instead of the tree's top. ReaR OUTPUT_PREFIX_PXE.",
+    ),
+  url: z
+    .string()
+    .min(1)
+    .describe(
+      "The TFTP or HTTP server's tree the PXE files are uploaded into after the build (file://, nfs://, cifs://, sftp://), next to other hosts' files. ReaR PXE_TFTP_UPLOAD_URL and PXE_CONFIG_URL.",
+    ),
+  removeOldLinks: z
+    .boolean()
+    .describe(
+      "On upload (pxe.url), remove the links to this host's menus that this build no longer makes (a MAC address the host no longer has). ReaR PXE_REMOVE_OLD_LINKS.",
+    ),
 });
 
 const sshSection = section({

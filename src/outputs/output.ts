@@ -41,6 +41,12 @@ export interface Output {
    */
   write?(request: WriteRequest): Promise<void>;
   /**
+   * After the build (and output.url's copy), the artifacts put where a server serves them, when
+   * the configuration says where (pxe.url). Returns that place without credentials, or
+   * undefined when the configuration names none.
+   */
+  publish?(request: PublishRequest): Promise<string | undefined>;
+  /**
    * The artifacts are served as they are by a TFTP or HTTP server (PXE): they keep the modes
    * make() gave them (0644 files, 0755 directories) instead of 0600. Such an output holds nothing
    * secret unless the configuration put it into the rescue system.
@@ -92,6 +98,13 @@ export interface WriteRequest {
   outDir: string;
   /** The device to write to, as the user named it. */
   device: string;
+  log: Log;
+}
+
+export interface PublishRequest {
+  config: Config;
+  /** The output directory that holds the artifacts make() wrote. */
+  outDir: string;
   log: Log;
 }
 

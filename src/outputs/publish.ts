@@ -7,6 +7,7 @@ import type { BackupDestination } from '../backup/destination-types.js';
 import type { Config } from '../config/schema.js';
 import { errorMessage, JobError, LifeboatError } from '../errors.js';
 import type { Log } from '../log/log.js';
+import type { Output } from './output.js';
 
 /**
  * output.url (ReaR OUTPUT_URL): after a build, its artifacts are copied to
@@ -210,4 +211,23 @@ async function sayingOutputUrl<T>(run: () => Promise<T>, display: string, doing:
     if (error instanceof LifeboatError) throw error;
     throw new JobError(`${KEY} ${display}: ${doing} (${errorMessage(error)})`, { cause: error });
   }
+}
+
+/**
+ * The outputs' own uploads after the build (pxe.url), in the configuration's order; returns one
+ * line per place something went ("pxe: file:///srv/tftp").
+ */
+export async function publishOutputs(
+  outputs: readonly Output[],
+  request: { config: Config; outDir: string; log: Log },
+): Promise<string[]> {
+  const done: string[] = [];
+  for (const output of outputs) {
+    const where = await output.publish?.(request);
+    if (where !== undefined) {
+      request.log.info(`${output.name}: uploaded to ${where}`);
+      done.push(`${output.name}: ${where}`);
+    }
+  }
+  return done;
 }

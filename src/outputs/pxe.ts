@@ -6,6 +6,7 @@ import { JobError } from '../errors.js';
 import { secretsInImage } from '../recover/rescue-config.js';
 import { runBuilderStep } from './builder-step.js';
 import type { Output, StagedHost, StagedRescue } from './output.js';
+import { uploadPxeTree } from './pxe-upload.js';
 
 /**
  * PXE (ReaR OUTPUT=PXE): a network boot tree for this host, for BIOS (pxelinux), UEFI (GRUB's
@@ -42,6 +43,7 @@ export function makePxeArguments(
     '--epoch',
     String(epoch),
     ...(config.pxe.prefix === undefined ? [] : ['--prefix', config.pxe.prefix]),
+    ...(config.pxe.hostDirectory ? ['--directory', host.name] : []),
     '--default',
     config.boot.default,
     '--timeout',
@@ -62,12 +64,19 @@ export const pxeOutput: Output = {
   servedAsIs: true,
 
   check(config) {
+    const problems: string[] = [];
     // Quotes, backslashes, $ and ; mean different things to pxelinux, GRUB and iPXE.
-    return /^[A-Za-z0-9_.,:=/+@%-]*( [A-Za-z0-9_.,:=/+@%-]+)*$/.test(config.kernel.cmdline)
-      ? []
-      : [
-          'output pxe: kernel.cmdline may hold only letters, digits and _ . , : = / + @ % - between single spaces (three boot loaders read it)',
-        ];
+    if (!/^[A-Za-z0-9_.,:=/+@%-]*( [A-Za-z0-9_.,:=/+@%-]+)*$/.test(config.kernel.cmdline))
+      problems.push(
+        'output pxe: kernel.cmdline may hold only letters, digits and _ . , : = / + @ % - between single spaces (three boot loaders read it)',
+      );
+    // A TFTP server's tree is a directory here or on a server; usb:// is a backup disk.
+    const scheme = /^([a-z]+):\/\//.exec(config.pxe.url ?? 'file://')?.[1];
+    if (!['file', 'nfs', 'cifs', 'sftp'].includes(scheme ?? ''))
+      problems.push(
+        `output pxe: pxe.url must be file:///dir, nfs://server/path, cifs://server/share/path or sftp://user@host/path (the tree a TFTP or HTTP server serves)`,
+      );
+    return problems;
   },
 
   async make(rescue: StagedRescue) {
@@ -105,6 +114,10 @@ export const pxeOutput: Output = {
     );
     await copyTreeOutOfContainer(rescue.container, out, join(rescue.dir, PXE_DIR));
     return [PXE_DIR];
+  },
+
+  publish({ config, outDir, log }) {
+    return uploadPxeTree({ config, tree: join(outDir, PXE_DIR), log });
   },
 
   bootMedium(outDir) {

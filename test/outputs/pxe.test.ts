@@ -1,12 +1,25 @@
-import { createReadStream, lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import {
+  createReadStream,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readlinkSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, normalize } from 'node:path';
+import { execa } from 'execa';
 import { afterAll, expect, it } from 'vitest';
 import { type BootResult, bootInQemu, SIDE_BY_SIDE_CPUS } from '../../src/boot/qemu.js';
 import type { BuildManifest } from '../../src/media/build-manifest.js';
 import { lifeboat, sandbox } from '../support/cli.js';
 import { debianFixture } from '../support/fixtures.js';
+import { type PrivateNfsServer, startNfsServer } from '../support/nfs-server.js';
+import { runInRescueGuest } from '../support/rescue-guest.js';
 import { describeTier, engineMissing, qemuMissing } from '../support/tiers.js';
 
 /**
@@ -15,7 +28,9 @@ import { describeTier, engineMissing, qemuMissing } from '../support/tiers.js';
  * MAC), booted in QEMU the three ways the tree serves: BIOS through QEMU's iPXE ROM and
  * pxelinux over QEMU's own TFTP server, UEFI through OVMF and GRUB's network image, and iPXE
  * fetching a script, the kernel and the initrd over HTTP from a real server on loopback. A
- * machine with another MAC gets no rescue system. Two builds give the same tree.
+ * machine with another MAC gets no rescue system. Two builds give the same tree. And a tree
+ * uploaded into a TFTP server's root (pxe.url, the kernel and initrd in the host's directory)
+ * boots a rescue system that restores a backup from the NFS server its configuration names.
  */
 const THIS_MAC = '52:54:00:4c:42:01';
 const OTHER_MAC = '52:54:00:4c:42:99';
@@ -24,20 +39,32 @@ const READY = /^lifeboat-rescue: ready/;
 const engineWhy = await engineMissing();
 const fixture = await debianFixture();
 const hostRoot = 'root' in fixture ? fixture.root : '';
-const why = engineWhy ?? ('missing' in fixture ? fixture.missing : undefined) ?? qemuMissing();
+const why =
+  engineWhy ??
+  ('missing' in fixture ? fixture.missing : undefined) ??
+  qemuMissing() ??
+  (existsSync('/usr/bin/ganesha.nfsd') ? undefined : 'nfs-ganesha is not installed');
 
 const box = sandbox();
 let http: Server | undefined;
+let nfs: PrivateNfsServer | undefined;
 /** QEMU start to the ready line per way of booting, printed at the end (bench/README.md). */
 const timings: string[] = [];
 afterAll(() => {
   http?.close();
+  nfs?.stop();
   if (timings.length > 0) process.stdout.write(`pxe timings:\n${timings.join('\n')}\n`);
 });
 
 let tree: Promise<{ out: string; manifest: BuildManifest }> | undefined;
-/** The tree, built once for the file: capture, then `build` with the pxe output. */
-function builtTree(name = 'media'): Promise<{ out: string; manifest: BuildManifest }> {
+/**
+ * The tree, built once for the file: capture, then `build` with the pxe output. Other names
+ * build again from the same capture (made first), with more settings.
+ */
+function builtTree(
+  name = 'media',
+  sets: string[] = [],
+): Promise<{ out: string; manifest: BuildManifest }> {
   const make = async () => {
     const capture = join(box.dir, 'capture');
     if (name === 'media') {
@@ -61,6 +88,7 @@ function builtTree(name = 'media'): Promise<{ out: string; manifest: BuildManife
         `pxe.macs=[${THIS_MAC}]`,
         '--set',
         'boot.timeout=0',
+        ...sets.flatMap((set) => ['--set', set]),
         ...box.sets,
       ],
       { env: box.env },
@@ -69,7 +97,7 @@ function builtTree(name = 'media'): Promise<{ out: string; manifest: BuildManife
     const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as BuildManifest;
     return { out, manifest };
   };
-  if (name !== 'media') return make();
+  if (name !== 'media') return builtTree().then(make);
   tree ??= make();
   return tree;
 }
@@ -92,6 +120,26 @@ async function netBoot(
     `  ${firmware} ${bootfile.startsWith('http:') ? 'HTTP' : 'TFTP'} ${bootfile} as ${mac}: ${booted.readySeconds?.toFixed(1) ?? 'not'} s to ${ready === READY ? 'ready' : 'its answer'}`,
   );
   return booted;
+}
+
+/** Every entry of a tree with its type, mode, owner and link target, then every file's sha256. */
+const FINGERPRINT = `fingerprint() (
+  cd "$1" || exit 1
+  find . -mindepth 1 -printf '%P %y %m %U:%G %l\\n' | LC_ALL=C sort
+  find . -type f -printf '%P\\0' | LC_ALL=C sort -z | xargs -0 sha256sum
+)`;
+
+/** A small tree of the host's to back up: modes, a link, a secret file, bytes that do not compress. */
+async function hostFiles(dir: string): Promise<string> {
+  mkdirSync(join(dir, 'etc', 'app'), { recursive: true });
+  mkdirSync(join(dir, 'usr', 'bin'), { recursive: true });
+  writeFileSync(join(dir, 'etc', 'hostname'), 'fixture-host\n');
+  writeFileSync(join(dir, 'etc', 'app', 'secret.conf'), 'token=abc\n', { mode: 0o600 });
+  writeFileSync(join(dir, 'usr', 'bin', 'tool'), '#!/bin/sh\necho tool\n', { mode: 0o755 });
+  writeFileSync(join(dir, 'usr', 'blob'), randomBytes(2_000_000));
+  await execa('ln', ['-s', '../usr/bin/tool', join(dir, 'etc', 'tool-link')]);
+  const { stdout } = await execa('bash', ['-c', `${FINGERPRINT}\nfingerprint "$1"`, '_', dir]);
+  return `${stdout}\n`;
 }
 
 /** A static file server for `root` on 127.0.0.1 (the guest reaches it as 10.0.2.2). */
@@ -195,5 +243,75 @@ describeTier('boot', why)('PXE output: a network boot tree per machine (QEMU)', 
       expect(booted.ready, booted.transcript.slice(-3000)).toBe(true);
     },
     20 * 60_000,
+  );
+
+  it.concurrent(
+    "a tree uploaded into a TFTP server's root boots on UEFI, and its rescue system restores a backup from the NFS server its configuration names",
+    async () => {
+      nfs = await startNfsServer(join(box.dir, 'nfs'));
+      mkdirSync(join(nfs.exportDir, 'site'));
+      // The host's backup, made on this machine into the directory the NFS server exports.
+      const source = await hostFiles(join(box.dir, 'host-files'));
+      const backedUp = await lifeboat(
+        [
+          'mkbackuponly',
+          '--root',
+          join(box.dir, 'host-files'),
+          '--set',
+          'backup.method=netfs',
+          '--set',
+          `backup.url=file://${join(nfs.exportDir, 'site')}`,
+          ...box.sets,
+        ],
+        { env: box.env },
+      );
+      expect(backedUp.exitCode, backedUp.all).toBe(0);
+      // The rescue system knows where its backups are from the build's configuration alone; the
+      // server's TFTP root already holds another site's default menu.
+      const tftp = join(box.dir, 'tftp-root');
+      mkdirSync(join(tftp, 'pxelinux.cfg'), { recursive: true });
+      writeFileSync(join(tftp, 'pxelinux.cfg', 'default'), 'DEFAULT site\n');
+      await builtTree('media-served', [
+        'backup.method=netfs',
+        `backup.url=nfs://10.0.2.2:${nfs.port}${nfs.pseudoPath}/site`,
+        `pxe.url=file://${tftp}`,
+        'pxe.hostDirectory=true',
+      ]);
+      expect(statSync(join(tftp, 'fixture-host', 'fixture-host.initrd')).mode & 0o777).toBe(0o644);
+      expect(readlinkSync(join(tftp, 'grub', 'grub.cfg-01-52-54-00-4c-42-01'))).toBe(
+        'lifeboat-fixture-host.cfg',
+      );
+      expect(readFileSync(join(tftp, 'pxelinux.cfg', 'default'), 'utf8')).toBe('DEFAULT site\n');
+
+      const started = Date.now();
+      const guest = await runInRescueGuest({
+        boot: {
+          firmware: 'uefi',
+          medium: { kind: 'network', tftp, bootfile: 'grubnetx64.efi', mac: THIS_MAC },
+        },
+        script: `${FINGERPRINT}
+lifeboat recover --into /tmp/restored --unattended >recover.log 2>&1
+echo $? >recover.exit
+fingerprint /tmp/restored >restored.fp
+`,
+        disks: [],
+        cpus: SIDE_BY_SIDE_CPUS,
+        timeoutMs: 15 * 60_000,
+      });
+      try {
+        timings.push(
+          `  uefi TFTP grubnetx64.efi from the uploaded tree, recover --into over NFS: ${((Date.now() - started) / 1000).toFixed(1)} s`,
+        );
+        expect(guest.exitCode, guest.console.slice(-3000)).toBe(0);
+        const out = (name: string) => readFileSync(join(guest.out, name), 'utf8');
+        expect(out('recover.exit').trim(), out('recover.log')).toBe('0');
+        expect(out('recover.log')).toContain(`nfs://10.0.2.2:${nfs.port}`);
+        expect(out('restored.fp')).toContain('usr/blob f 644');
+        expect(out('restored.fp')).toBe(source);
+      } finally {
+        guest.dispose();
+      }
+    },
+    25 * 60_000,
   );
 });

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { bootInQemu } from '../../src/boot/qemu.js';
+import { type BootMedium, bootInQemu, type Firmware } from '../../src/boot/qemu.js';
 import { lifeboat, sandbox } from './cli.js';
 import { debianRoot } from './fixtures.js';
 import { readTarOutDisk, tarInDisk, tarOutDisk } from './tar-disks.js';
@@ -39,6 +39,11 @@ export interface GuestRun {
   timeoutMs?: number;
   /** Virtual CPUs (bootInQemu's default unless given): SIDE_BY_SIDE_CPUS for guests run two at once. */
   cpus?: number;
+  /**
+   * How the rescue system boots, and on which firmware: the RAMDISK output of the example host
+   * (rescueMedia) on BIOS unless given (the PXE test boots its network tree).
+   */
+  boot?: { medium: BootMedium; firmware: Firmware };
 }
 
 export interface GuestResult {
@@ -104,10 +109,15 @@ export function rescueMedia(): Promise<RescueMedia> {
   return media;
 }
 
+async function ramdiskBoot(): Promise<{ medium: BootMedium; firmware: Firmware }> {
+  const { kernel, initrd, cmdline } = await rescueMedia();
+  return { medium: { kind: 'kernel', kernel, initrd, append: cmdline }, firmware: 'bios' };
+}
+
 const DONE = /^lifeboat-guest: script exited (\d+)/;
 
 export async function runInRescueGuest(run: GuestRun): Promise<GuestResult> {
-  const { kernel, initrd, cmdline } = await rescueMedia();
+  const boot = run.boot ?? (await ramdiskBoot());
   const scratch = mkdtempSync(join(tmpdir(), 'lifeboat-guest-'));
   const disks: Record<string, string> = {};
   for (const disk of run.disks) {
@@ -129,8 +139,8 @@ export async function runInRescueGuest(run: GuestRun): Promise<GuestResult> {
     'echo "lifeboat-guest: script exited $rc"',
   ].join('; ');
   const result = await bootInQemu({
-    firmware: 'bios',
-    medium: { kind: 'kernel', kernel, initrd, append: cmdline },
+    firmware: boot.firmware,
+    medium: boot.medium,
     ready: /^lifeboat-rescue: network ready/,
     commands: [{ send: command, expect: DONE }],
     timeoutMs: run.timeoutMs ?? 300_000,

@@ -5,7 +5,7 @@ import { readBundle } from '../../capture/bundle.js';
 import { connectEngine, engineVersion } from '../../engine/engine.js';
 import { buildRescueMedia } from '../../media/build.js';
 import type { BuildManifest } from '../../media/build-manifest.js';
-import { publishMedia } from '../../outputs/publish.js';
+import { publishMedia, publishOutputs } from '../../outputs/publish.js';
 import { verifyBuild } from '../../workflows/verify.js';
 import { type GlobalOptions, openSession } from '../session.js';
 
@@ -59,6 +59,11 @@ export function registerBuild(program: Command): void {
           log: session.log,
         });
         if (where) session.log.info(`build: copied to ${where}`);
+        await publishOutputs(result.outputs, {
+          config: session.effective.config,
+          outDir: result.outDir,
+          log: session.log,
+        });
       },
     );
 

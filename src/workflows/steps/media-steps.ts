@@ -9,7 +9,7 @@ import type { Engine } from '../../engine/engine.js';
 import { connectEngine, engineVersion } from '../../engine/engine.js';
 import { JobError } from '../../errors.js';
 import { type BuildResult, buildRescueMedia } from '../../media/build.js';
-import { publishMedia } from '../../outputs/publish.js';
+import { publishMedia, publishOutputs } from '../../outputs/publish.js';
 import { IMAGES_DIR } from '../../paths.js';
 import type { StepContext } from '../../steps/types.js';
 import { onInterruptCleanup } from '../../util/exit-cleanup.js';
@@ -114,7 +114,10 @@ const BOOT_TEST = step('output', 300, 'boot_test', async (ctx) => {
   await bootTest(media.outDir, media.outputs, ctx.log);
 });
 
-/** output.url: the finished media copied to <url>/<hostname>/, capture included (for verify). */
+/**
+ * output.url: the finished media copied to <url>/<hostname>/, capture included (for verify);
+ * then the outputs' own uploads (pxe.url).
+ */
 const PUBLISH_MEDIA = step('output', 500, 'publish_media', async (ctx) => {
   const media = mediaOf(ctx);
   const where = await publishMedia({
@@ -125,6 +128,12 @@ const PUBLISH_MEDIA = step('output', 500, 'publish_media', async (ctx) => {
     log: ctx.log,
   });
   if (where) ctx.output(`copied to ${where}`);
+  const uploads = await publishOutputs(media.outputs, {
+    config: ctx.config,
+    outDir: media.outDir,
+    log: ctx.log,
+  });
+  for (const upload of uploads) ctx.output(`uploaded ${upload}`);
 });
 
 export const REMOVE_BUILD_AREA = step('cleanup', 990, 'remove_build_area', async (ctx) => {
