@@ -8,6 +8,7 @@ import { registerBuilder } from './commands/builder.js';
 import { registerCapture } from './commands/capture.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerDump } from './commands/dump.js';
+import { registerFormat } from './commands/format.js';
 import { registerLayout } from './commands/layout.js';
 import { registerRecover } from './commands/recover.js';
 import { registerWorkflows } from './commands/workflow.js';
@@ -58,6 +59,7 @@ export function buildProgram(): Command {
   registerBuild(program);
   registerWorkflows(program);
   registerRecover(program);
+  registerFormat(program);
   for (const command of program.commands) {
     command.exitOverride();
     for (const sub of command.commands) sub.exitOverride();

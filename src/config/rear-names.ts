@@ -51,6 +51,13 @@ export const REAR_NAMES: RearName[] = [
     note: 'the menus go into the same tree, in pxelinux.cfg/.',
   },
   { rear: 'PXE_REMOVE_OLD_LINKS', key: 'pxe.removeOldLinks' },
+  { rear: 'USB_DEVICE_FILESYSTEM_LABEL', key: 'usb.label' },
+  {
+    rear: 'USB_DEVICE_FILESYSTEM',
+    key: 'usb.filesystem',
+    note: 'ext4 or xfs (ReaR: ext3 by default).',
+  },
+  { rear: 'USB_UEFI_PART_SIZE', key: 'usb.efiSizeMiB' },
   {
     rear: 'PXE_RECOVER_MODE',
     key: 'boot.default',

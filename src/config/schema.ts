@@ -222,6 +222,26 @@ const pxeSection = section({
     ),
 });
 
+const usbSection = section({
+  label: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,16}$/, 'letters, digits, _ and - only (at most 16)')
+    .describe(
+      'The label `lifeboat format` gives the data partition of a rescue stick (usb:///dev/disk/by-label/LABEL finds it). ReaR USB_DEVICE_FILESYSTEM_LABEL.',
+    ),
+  filesystem: z
+    .enum(['ext4', 'xfs'])
+    .describe("The data partition's file system (`lifeboat format`). ReaR USB_DEVICE_FILESYSTEM."),
+  efiSizeMiB: z
+    .number()
+    .int()
+    .min(32)
+    .max(4096)
+    .describe(
+      'The size of the EFI System Partition `lifeboat format` makes, in MiB. ReaR USB_UEFI_PART_SIZE.',
+    ),
+});
+
 const sshSection = section({
   authorizedKeys: names('Public keys allowed to log in to the rescue system as root.'),
   rootPasswordHash: secret(
@@ -322,6 +342,7 @@ export const configSchema = z.object({
   kernel: kernelSection.optional(),
   boot: bootSection.optional(),
   pxe: pxeSection.optional(),
+  usb: usbSection.optional(),
   ssh: sshSection.optional(),
   network: networkSection.optional(),
   recovery: recoverySection.optional(),

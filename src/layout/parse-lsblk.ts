@@ -17,6 +17,8 @@ export interface BlockDevice {
   model?: string;
   fstype?: string;
   uuid?: string;
+  /** The partition table's id (GPT disk GUID, MBR disk id), when asked for. */
+  ptuuid?: string;
   label?: string;
   mountpoints: string[];
   removable: boolean;
@@ -50,6 +52,7 @@ function device(raw: unknown): BlockDevice {
     model: textOf(d.model)?.trim(),
     fstype: textOf(d.fstype),
     uuid: textOf(d.uuid),
+    ptuuid: textOf(d.ptuuid),
     label: textOf(d.label),
     mountpoints,
     removable: d.rm === true || d.rm === '1',

@@ -9,7 +9,7 @@ import type { Config } from '../config/schema.js';
 import { JobError } from '../errors.js';
 import type { Log } from '../log/log.js';
 import { MemoryLog } from '../log/log.js';
-import { disksHolding } from './plan.js';
+import { disksHolding, rescueMediumPtuuid } from './plan.js';
 
 /** The disk that holds the backup is never a recreate target: which disk that is. */
 describe('the disk holding the backup', () => {
@@ -40,5 +40,19 @@ describe('the disk holding the backup', () => {
     const holding = await disksHolding([root]);
     expect([...holding]).toEqual([disk === '' ? root : disk]);
     await expect(disksHolding(['/dev/no-such-disk'])).rejects.toThrow(JobError);
+  });
+});
+
+describe('rescueMediumPtuuid: the disk the rescue system booted from is never a target', () => {
+  it('reads lifeboat.medium= from the kernel command line, in lower case', () => {
+    expect(
+      rescueMediumPtuuid(
+        'BOOT_IMAGE=/boot/vmlinuz quiet lifeboat.medium=122B2CC1-7FB1-4B0C-B165-A55B1FEC0303 lifeboat.recover=auto\n',
+      ),
+    ).toBe('122b2cc1-7fb1-4b0c-b165-a55b1fec0303');
+  });
+  it('is undefined when the medium names none (an ISO, PXE) or names it empty', () => {
+    expect(rescueMediumPtuuid('quiet console=ttyS0')).toBeUndefined();
+    expect(rescueMediumPtuuid('quiet lifeboat.medium=')).toBeUndefined();
   });
 });

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
@@ -228,21 +228,42 @@ function noLuksKey(layout: Layout): UsageError {
 }
 
 /**
+ * The partition table id of the disk the rescue system booted from, when its boot menu names it
+ * (`lifeboat.medium=PTUUID` on the kernel command line: the RAWDISK image does).
+ */
+export function rescueMediumPtuuid(cmdline: string): string | undefined {
+  const word = cmdline.split(/\s+/).find((w) => w.startsWith('lifeboat.medium='));
+  const id = word?.slice('lifeboat.medium='.length).toLowerCase();
+  return id === '' ? undefined : id;
+}
+
+function kernelCmdline(): string {
+  try {
+    return readFileSync('/proc/cmdline', 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/**
  * The disks this machine has, as migration sees them: whole disks, less any that holds an ISO
- * 9660 file system (the rescue medium itself, written to a stick), read-only ones and CD drives.
+ * 9660 file system (the rescue medium itself, written to a stick), the disk the rescue system
+ * booted from (its PTUUID named on the kernel command line), read-only ones and CD drives.
  */
 async function targetDisks(): Promise<TargetDisk[]> {
+  const medium = rescueMediumPtuuid(kernelCmdline());
   const result = await runHostTool('lsblk', [
     '--json',
     '--bytes',
     '--paths',
     '--nodeps',
     '--output',
-    'PATH,TYPE,SIZE,LOG-SEC,PHY-SEC,SERIAL,WWN,MODEL,FSTYPE,RM,RO',
+    'PATH,TYPE,SIZE,LOG-SEC,PHY-SEC,SERIAL,WWN,MODEL,FSTYPE,PTUUID,RM,RO',
   ]);
   if (result.exitCode !== 0) throw new JobError('lsblk could not list the disks');
   return parseLsblk(result.stdout)
     .filter((d) => d.type === 'disk' && !d.readOnly && d.fstype !== 'iso9660')
+    .filter((d) => medium === undefined || d.ptuuid?.toLowerCase() !== medium)
     .map((d) => ({
       device: d.path,
       size: d.size,

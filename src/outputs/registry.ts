@@ -4,16 +4,18 @@ import { isoOutput } from './iso.js';
 import type { Output } from './output.js';
 import { pxeOutput } from './pxe.js';
 import { ramdiskOutput } from './ramdisk.js';
+import { rawdiskOutput } from './rawdisk.js';
 
 /**
  * Every output this version makes, by output.methods name: one line per output module. The
- * configuration schema knows more names (ReaR's: usb, rawdisk, obdr); a name that is not
+ * configuration schema knows more names (ReaR's: usb, obdr); a name that is not
  * here is refused before any work.
  */
 const OUTPUTS = new Map<string, Output>([
   [isoOutput.name, isoOutput],
   [ramdiskOutput.name, ramdiskOutput],
   [pxeOutput.name, pxeOutput],
+  [rawdiskOutput.name, rawdiskOutput],
 ]);
 
 /**

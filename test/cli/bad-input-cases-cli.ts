@@ -1,3 +1,4 @@
+import { truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BadInputCase } from './bad-input-cases.js';
 import { write } from './bad-input-cases-files.js';
@@ -205,5 +206,30 @@ export const FLAG_AND_CONFIG_CASES: BadInputCase[] = [
     args: ['mkrescue', '--root', '{dir}', '--set', 'output.methods=[obdr]'],
     exitCode: 2,
     says: 'output.methods: obdr cannot be made by this version',
+  },
+  {
+    group: 'Disk layout',
+    title: '`format` of a device that is not there',
+    args: ['format', '/dev/disk/by-id/usb-no-such-stick'],
+    exitCode: 2,
+    says: '/dev/disk/by-id/usb-no-such-stick: no such device or file',
+  },
+  {
+    group: 'Disk layout',
+    title: '`format` with two firmware choices',
+    args: ['format', '--efi', '--bios', '{dir}/stick.img'],
+    exitCode: 2,
+    says: 'format: --efi and --bios exclude each other',
+  },
+  {
+    group: 'Disk layout',
+    title: '`format` unattended (no terminal) without --yes',
+    args: ['format', '{dir}/stick.img'],
+    setup: (box) => {
+      write(join(box.dir, 'stick.img'), '');
+      truncateSync(join(box.dir, 'stick.img'), 1024 ** 3);
+    },
+    exitCode: 2,
+    says: /format would erase everything on .*stick\.img \(image file, 1\.0 GiB\) and there is no terminal to ask on/,
   },
 ];

@@ -1,0 +1,77 @@
+import { join } from 'node:path';
+import type { Config } from '../config/schema.js';
+import { copyOutOfContainer } from '../engine/container-files.js';
+import { runBuilderStep } from './builder-step.js';
+import type { Output, StagedRescue } from './output.js';
+
+/**
+ * RAWDISK (ReaR OUTPUT=RAWDISK): a disk image that boots on BIOS (syslinux) and UEFI (GRUB),
+ * written raw to a USB stick or a disk, or attached to a virtual machine. The builder image's
+ * make-rawdisk step makes it (images/debian-bookworm/steps/make-rawdisk says what is where); its
+ * GUIDs and FAT volume id derive from the inputs, so two builds give the same bytes. Its kernel
+ * command line names the disk's PTUUID (lifeboat.medium=), which recovery never recreates.
+ */
+export const RAWDISK_FILE = 'lifeboat.raw';
+const MAKE_RAWDISK_SCRIPT = '/usr/lib/lifeboat/make-rawdisk';
+/** The words make-rawdisk's --cmdline takes: none that syslinux or GRUB treat specially. */
+const CMDLINE_OK = /^[^"'\\\p{Cc}]*$/u;
+
+/** make-rawdisk's arguments: paths in the container, then the menu. */
+export function makeRawdiskArguments(
+  config: Config,
+  paths: { kernel: string; initrd: string; out: string },
+  epoch: number,
+): string[] {
+  return [
+    '--kernel',
+    paths.kernel,
+    '--initrd',
+    paths.initrd,
+    '--out',
+    paths.out,
+    '--epoch',
+    String(epoch),
+    '--default',
+    config.boot.default,
+    '--timeout',
+    String(config.boot.timeout),
+    '--cmdline',
+    config.kernel.cmdline,
+    ...(config.boot.serialConsole ? ['--serial'] : []),
+  ];
+}
+
+export const rawdiskOutput: Output = {
+  name: 'rawdisk',
+  summary: 'a disk image (GPT, one FAT partition) that boots on BIOS and UEFI, for dd or a VM',
+  builderPrograms: ['sgdisk', 'syslinux', 'mkfs.vfat', 'mcopy', 'grub-mkimage'],
+
+  check(config) {
+    return CMDLINE_OK.test(config.kernel.cmdline)
+      ? []
+      : [
+          'output rawdisk: kernel.cmdline may not hold quotes, backslashes or control characters (syslinux and GRUB read it)',
+        ];
+  },
+
+  async make(rescue: StagedRescue) {
+    rescue.say('raw disk image');
+    const dir = join(rescue.work, 'rawdisk');
+    const args = makeRawdiskArguments(
+      rescue.config,
+      { kernel: rescue.kernel, initrd: rescue.initrd, out: join(dir, RAWDISK_FILE) },
+      rescue.epoch,
+    );
+    await runBuilderStep(
+      rescue.container,
+      MAKE_RAWDISK_SCRIPT,
+      args,
+      'Making the raw disk image',
+      10 * 60_000,
+    );
+    await copyOutOfContainer(rescue.container, dir, rescue.dir, [RAWDISK_FILE]);
+    return [RAWDISK_FILE];
+  },
+
+  bootMedium: (outDir) => ({ kind: 'disk', image: join(outDir, RAWDISK_FILE) }),
+};
