@@ -27,6 +27,19 @@ export interface DestinationOptions {
   sftpHostKey?: string;
 }
 
+/**
+ * The options of a URL other than backup.url that reaches the same servers (output.url, pxe.url):
+ * the schema has no mount options or sftp keys of their own; backup.* serve them all.
+ */
+export function backupServerOptions(config: Config, key: string): DestinationOptions {
+  return {
+    key,
+    mountOptions: config.backup.mountOptions,
+    sftpKey: config.backup.sftpKey,
+    sftpHostKey: config.backup.sftpHostKey,
+  };
+}
+
 /** backup.url's destination: where backups are written and read. */
 export function openDestination(config: Config, log: Log): BackupDestination {
   const raw = config.backup.url;
@@ -35,16 +48,7 @@ export function openDestination(config: Config, log: Log): BackupDestination {
       hint: `set backup.url to ${FORMS}`,
     });
   }
-  return openDestinationUrl(
-    raw,
-    {
-      key: 'backup.url',
-      mountOptions: config.backup.mountOptions,
-      sftpKey: config.backup.sftpKey,
-      sftpHostKey: config.backup.sftpHostKey,
-    },
-    log,
-  );
+  return openDestinationUrl(raw, backupServerOptions(config, 'backup.url'), log);
 }
 
 /**

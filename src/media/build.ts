@@ -341,6 +341,7 @@ function stagedHost(capture: CaptureManifest): StagedHost {
         ),
       ),
     ].sort(),
+    missingModules: (capture.kernel?.notFound ?? []).map((m) => m.name).sort(),
   };
 }
 

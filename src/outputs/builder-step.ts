@@ -1,3 +1,4 @@
+import type { Config } from '../config/schema.js';
 import type { RunningContainer } from '../engine/container.js';
 import { JobError } from '../errors.js';
 
@@ -32,4 +33,20 @@ export async function runBuilderStep(
       ? `The builder image has no ${script}: rebuild it (\`lifeboat doctor\` checks it).`
       : 'The full output is in the log file (--verbose shows it).',
   });
+}
+
+/**
+ * The boot menu's arguments every step that writes a menu takes (make-pxe, make-rawdisk): the
+ * default entry, the timeout, the extra kernel words, the serial console.
+ */
+export function menuArguments(config: Config): string[] {
+  return [
+    '--default',
+    config.boot.default,
+    '--timeout',
+    String(config.boot.timeout),
+    '--cmdline',
+    config.kernel.cmdline,
+    ...(config.boot.serialConsole ? ['--serial'] : []),
+  ];
 }

@@ -91,6 +91,12 @@ export interface StagedHost {
   macs: string[];
   /** Its IPv4 addresses (without prefix length), as captured. */
   ipv4: string[];
+  /**
+   * Modules the rescue system asked for that the host's kernel does not have (usb_storage on a
+   * cloud kernel): an output that boots from a stick warns of what the running rescue system
+   * will not see.
+   */
+  missingModules: string[];
 }
 
 export interface WriteRequest {

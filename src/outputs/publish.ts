@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
-import { openDestinationUrl } from '../backup/destination.js';
+import { backupServerOptions, openDestinationUrl } from '../backup/destination.js';
 import { SftpDestination } from '../backup/destination-sftp.js';
 import type { BackupDestination } from '../backup/destination-types.js';
 import type { Config } from '../config/schema.js';
@@ -51,16 +51,7 @@ export async function publishMedia(options: PublishOptions): Promise<string | un
     throw new JobError(`${KEY}: the host name "${hostname}" cannot be a directory name`);
   }
 
-  const destination = openDestinationUrl(
-    url,
-    {
-      key: KEY,
-      mountOptions: config.backup.mountOptions,
-      sftpKey: config.backup.sftpKey,
-      sftpHostKey: config.backup.sftpHostKey,
-    },
-    log,
-  );
+  const destination = openDestinationUrl(url, backupServerOptions(config, KEY), log);
   const where = `${destination.display.replace(/\/*$/, '/')}${hostname}/`;
 
   const copies: Copy[] = [];
@@ -200,17 +191,26 @@ async function inParallel<T>(items: readonly T[], run: (item: T) => Promise<void
 }
 
 /**
- * The destinations name output.url in their own sentences (they are opened with that key);
- * anything else that fails (a full disk) becomes one sentence naming output.url too, not a
- * stack trace.
+ * The destinations name their key (output.url, pxe.url) in their own sentences (they are opened
+ * with it); anything else that fails (a full disk) becomes one sentence naming the key too, not
+ * a stack trace.
  */
-async function sayingOutputUrl<T>(run: () => Promise<T>, display: string, doing: string) {
+export async function sayingKey<T>(
+  key: string,
+  run: () => Promise<T>,
+  display: string,
+  doing: string,
+): Promise<T> {
   try {
     return await run();
   } catch (error) {
     if (error instanceof LifeboatError) throw error;
-    throw new JobError(`${KEY} ${display}: ${doing} (${errorMessage(error)})`, { cause: error });
+    throw new JobError(`${key} ${display}: ${doing} (${errorMessage(error)})`, { cause: error });
   }
+}
+
+function sayingOutputUrl<T>(run: () => Promise<T>, display: string, doing: string): Promise<T> {
+  return sayingKey(KEY, run, display, doing);
 }
 
 /**

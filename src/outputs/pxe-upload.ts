@@ -1,11 +1,11 @@
 import { createReadStream } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { openDestinationUrl } from '../backup/destination.js';
+import { backupServerOptions, openDestinationUrl } from '../backup/destination.js';
 import type { BackupDestination } from '../backup/destination-types.js';
 import type { Config } from '../config/schema.js';
-import { errorMessage, JobError, LifeboatError } from '../errors.js';
 import type { Log } from '../log/log.js';
+import { sayingKey } from './publish.js';
 
 /**
  * pxe.url (ReaR PXE_TFTP_UPLOAD_URL and PXE_CONFIG_URL): a build's PXE tree uploaded into the
@@ -89,16 +89,7 @@ export async function uploadPxeTree(options: UploadOptions): Promise<string | un
   const url = config.pxe.url;
   if (url === undefined) return undefined;
   const plan = await planUpload(tree);
-  const destination = openDestinationUrl(
-    url,
-    {
-      key: KEY,
-      mountOptions: config.backup.mountOptions,
-      sftpKey: config.backup.sftpKey,
-      sftpHostKey: config.backup.sftpHostKey,
-    },
-    log,
-  );
+  const destination = openDestinationUrl(url, backupServerOptions(config, KEY), log);
   const at = <T>(doing: string, run: () => Promise<T>) => saying(run, destination.display, doing);
   try {
     await at('could not open it', () => destination.open('write'));
@@ -163,12 +154,6 @@ function put(destination: BackupDestination, tree: string, path: string): Promis
   );
 }
 
-/** The destinations say pxe.url themselves; anything else (a full disk) becomes one sentence. */
-async function saying<T>(run: () => Promise<T>, display: string, doing: string): Promise<T> {
-  try {
-    return await run();
-  } catch (error) {
-    if (error instanceof LifeboatError) throw error;
-    throw new JobError(`${KEY} ${display}: ${doing} (${errorMessage(error)})`, { cause: error });
-  }
+function saying<T>(run: () => Promise<T>, display: string, doing: string): Promise<T> {
+  return sayingKey(KEY, run, display, doing);
 }

@@ -4,7 +4,7 @@ import type { Config } from '../config/schema.js';
 import { copyTreeOutOfContainer } from '../engine/container-files.js';
 import { JobError } from '../errors.js';
 import { secretsInImage } from '../recover/rescue-config.js';
-import { runBuilderStep } from './builder-step.js';
+import { menuArguments, runBuilderStep } from './builder-step.js';
 import type { Output, StagedHost, StagedRescue } from './output.js';
 import { uploadPxeTree } from './pxe-upload.js';
 
@@ -44,13 +44,7 @@ export function makePxeArguments(
     String(epoch),
     ...(config.pxe.prefix === undefined ? [] : ['--prefix', config.pxe.prefix]),
     ...(config.pxe.hostDirectory ? ['--directory', host.name] : []),
-    '--default',
-    config.boot.default,
-    '--timeout',
-    String(config.boot.timeout),
-    '--cmdline',
-    config.kernel.cmdline,
-    ...(config.boot.serialConsole ? ['--serial'] : []),
+    ...menuArguments(config),
     ...linkedMacs(config, host).flatMap((mac) => ['--mac', mac]),
     ...ips.flatMap((ip) => ['--ip', ip]),
   ];

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { copyOutOfContainer } from '../engine/container-files.js';
-import { runBuilderStep } from './builder-step.js';
+import { menuArguments, runBuilderStep } from './builder-step.js';
 import type { Output, StagedRescue } from './output.js';
 
 /**
@@ -13,6 +13,8 @@ import type { Output, StagedRescue } from './output.js';
  */
 export const RAWDISK_FILE = 'lifeboat.raw';
 const MAKE_RAWDISK_SCRIPT = '/usr/lib/lifeboat/make-rawdisk';
+/** What a rescue system booted from a USB stick needs to see the stick once it runs. */
+const USB_STORAGE = ['xhci_pci', 'usb_storage'];
 /** The words make-rawdisk's --cmdline takes: none that syslinux or GRUB treat specially. */
 const CMDLINE_OK = /^[^"'\\\p{Cc}]*$/u;
 
@@ -31,13 +33,7 @@ export function makeRawdiskArguments(
     paths.out,
     '--epoch',
     String(epoch),
-    '--default',
-    config.boot.default,
-    '--timeout',
-    String(config.boot.timeout),
-    '--cmdline',
-    config.kernel.cmdline,
-    ...(config.boot.serialConsole ? ['--serial'] : []),
+    ...menuArguments(config),
   ];
 }
 
@@ -56,6 +52,11 @@ export const rawdiskOutput: Output = {
 
   async make(rescue: StagedRescue) {
     rescue.say('raw disk image');
+    const noUsb = USB_STORAGE.filter((name) => rescue.host.missingModules.includes(name));
+    if (noUsb.length > 0)
+      rescue.log.warn(
+        `output rawdisk: the host's kernel has no ${noUsb.join(', ')}: written to a USB stick, the image boots, but the running rescue system does not see the stick (nor usb:// backups on it)`,
+      );
     const dir = join(rescue.work, 'rawdisk');
     const args = makeRawdiskArguments(
       rescue.config,

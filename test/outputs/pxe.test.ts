@@ -15,9 +15,9 @@ import { join, normalize } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, expect, it } from 'vitest';
 import { type BootResult, bootInQemu, SIDE_BY_SIDE_CPUS } from '../../src/boot/qemu.js';
-import type { BuildManifest } from '../../src/media/build-manifest.js';
 import { lifeboat, sandbox } from '../support/cli.js';
 import { debianFixture } from '../support/fixtures.js';
+import { mediaBuilds } from '../support/media-builds.js';
 import { type PrivateNfsServer, startNfsServer } from '../support/nfs-server.js';
 import { runInRescueGuest } from '../support/rescue-guest.js';
 import { describeTier, engineMissing, qemuMissing } from '../support/tiers.js';
@@ -56,51 +56,15 @@ afterAll(() => {
   if (timings.length > 0) process.stdout.write(`pxe timings:\n${timings.join('\n')}\n`);
 });
 
-let tree: Promise<{ out: string; manifest: BuildManifest }> | undefined;
 /**
  * The tree, built once for the file: capture, then `build` with the pxe output. Other names
- * build again from the same capture (made first), with more settings.
+ * build again from the same capture, with more settings.
  */
-function builtTree(
-  name = 'media',
-  sets: string[] = [],
-): Promise<{ out: string; manifest: BuildManifest }> {
-  const make = async () => {
-    const capture = join(box.dir, 'capture');
-    if (name === 'media') {
-      const captured = await lifeboat(
-        ['capture', '--root', hostRoot, '--out', capture, ...box.sets, '--quiet'],
-        { env: box.env },
-      );
-      expect(captured.exitCode, captured.all).toBe(0);
-    }
-    const out = join(box.dir, name);
-    const built = await lifeboat(
-      [
-        'build',
-        '--capture',
-        capture,
-        '--out',
-        out,
-        '--set',
-        'output.methods=[pxe]',
-        '--set',
-        `pxe.macs=[${THIS_MAC}]`,
-        '--set',
-        'boot.timeout=0',
-        ...sets.flatMap((set) => ['--set', set]),
-        ...box.sets,
-      ],
-      { env: box.env },
-    );
-    expect(built.exitCode, built.all).toBe(0);
-    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as BuildManifest;
-    return { out, manifest };
-  };
-  if (name !== 'media') return builtTree().then(make);
-  tree ??= make();
-  return tree;
-}
+const builtTree = mediaBuilds(box, hostRoot, [
+  'output.methods=[pxe]',
+  `pxe.macs=[${THIS_MAC}]`,
+  'boot.timeout=0',
+]);
 
 async function netBoot(
   firmware: 'bios' | 'uefi',
