@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -14,14 +14,18 @@ const facts: HostFacts = { arch: 'x86_64', osId: 'debian', osIdLike: [], osVersi
 
 async function destinationFor(url: string, sets: string[] = []) {
   const empty = mkdtempSync(join(tmpdir(), 'lifeboat-cfg-'));
-  const { config } = await loadConfig({
-    configDir: empty,
-    cwd: empty,
-    facts,
-    env: {},
-    sets: [`backup.url=${JSON.stringify(url)}`, ...sets],
-  });
-  return openDestination(config, new MemoryLog());
+  try {
+    const { config } = await loadConfig({
+      configDir: empty,
+      cwd: empty,
+      facts,
+      env: {},
+      sets: [`backup.url=${JSON.stringify(url)}`, ...sets],
+    });
+    return openDestination(config, new MemoryLog());
+  } finally {
+    rmSync(empty, { recursive: true, force: true });
+  }
 }
 
 describe('backup.url', () => {

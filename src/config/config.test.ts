@@ -1,7 +1,7 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UsageError } from '../errors.js';
 import {
   configWithoutSecrets,
@@ -27,6 +27,7 @@ beforeEach(() => {
   mkdirSync(etc);
   mkdirSync(cwd);
 });
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 function write(path: string, text: string): string {
   writeFileSync(path, text);

@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { backupMethodFor } from '../backup/methods.js';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
@@ -17,6 +17,7 @@ describe('the disk holding the backup', () => {
   const empty = mkdtempSync(join(tmpdir(), 'lifeboat-cfg-'));
   const config = async (sets: string[]) =>
     (await loadConfig({ configDir: empty, cwd: empty, env: {}, sets })).config;
+  afterAll(() => rmSync(empty, { recursive: true, force: true }));
 
   const backupDevices = (config: Config, log: Log) =>
     backupMethodFor(config, 'rescue')?.protectedDevices(config, log) ?? [];

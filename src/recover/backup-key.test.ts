@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -14,9 +14,12 @@ const HOST_URL = 'cifs://admin:nas-Pa%40ss@nas.example.org/backups/site';
 const STRIPPED_URL = 'cifs://admin@nas.example.org/backups/site';
 
 const savedConfigDir = process.env.LIFEBOAT_CONFIG_DIR;
+/** The rescue systems' directories, removed after each test. */
+const made: string[] = [];
 afterEach(() => {
   if (savedConfigDir === undefined) delete process.env.LIFEBOAT_CONFIG_DIR;
   else process.env.LIFEBOAT_CONFIG_DIR = savedConfigDir;
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
 /**
@@ -29,7 +32,9 @@ async function rescueSystem(hostSets: string[], sets: string[] = []) {
     configDir: '/nonexistent',
     sets: ['backup.method=netfs', `backup.url=${HOST_URL}`, ...hostSets],
   });
-  const etc = join(mkdtempSync(join(tmpdir(), 'lifeboat-backup-key-')), 'etc', 'lifeboat');
+  const dir = mkdtempSync(join(tmpdir(), 'lifeboat-backup-key-'));
+  made.push(dir);
+  const etc = join(dir, 'etc', 'lifeboat');
   for (const file of rescueRecoveryFiles(host.config)) {
     const path = join(etc, file.path.replace(/^etc\/lifeboat\//, ''));
     mkdirSync(dirname(path), { recursive: true });

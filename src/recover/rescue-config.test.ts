@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -12,7 +12,11 @@ async function asRescueSees(files: ReturnType<typeof rescueRecoveryFiles>) {
     mkdirSync(dirname(join(root, file.path)), { recursive: true });
     writeFileSync(join(root, file.path), file.content);
   }
-  return loadConfig({ configDir: join(root, 'etc', 'lifeboat'), cwd: root });
+  try {
+    return await loadConfig({ configDir: join(root, 'etc', 'lifeboat'), cwd: root });
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 }
 
 const HOST_SETS = [

@@ -1,7 +1,7 @@
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { HostFacts } from '../config/facts.js';
 import { loadConfig } from '../config/load.js';
 import { UsageError } from '../errors.js';
@@ -19,6 +19,7 @@ let root: string;
 beforeEach(() => {
   root = mkdtempSync(join(tmpdir(), 'lifeboat-steps-'));
 });
+afterEach(() => rmSync(root, { recursive: true, force: true }));
 
 function stepFile(dir: string, relative: string, text: string): string {
   const path = join(root, dir, relative);

@@ -4,6 +4,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
@@ -22,7 +23,11 @@ const facts: HostFacts = { arch: 'x86_64', osId: 'debian', osIdLike: [], osVersi
 
 export async function configWith(sets: string[]): Promise<Config> {
   const empty = mkdtempSync(join(tmpdir(), 'lifeboat-cfg-'));
-  return (await loadConfig({ configDir: empty, cwd: empty, facts, env: {}, sets })).config;
+  try {
+    return (await loadConfig({ configDir: empty, cwd: empty, facts, env: {}, sets })).config;
+  } finally {
+    rmSync(empty, { recursive: true, force: true });
+  }
 }
 
 export const ARTIFACTS = ['lifeboat.iso', 'capture', 'manifest.json'] as const;
