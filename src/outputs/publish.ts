@@ -2,7 +2,6 @@ import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { backupServerOptions, openDestinationUrl } from '../backup/destination.js';
-import { SftpDestination } from '../backup/destination-sftp.js';
 import type { BackupDestination } from '../backup/destination-types.js';
 import type { Config } from '../config/schema.js';
 import { errorMessage, JobError, LifeboatError } from '../errors.js';
@@ -75,15 +74,9 @@ export async function publishMedia(options: PublishOptions): Promise<string | un
   log.debug(`${KEY}: copying ${copies.length} file(s) to ${where}`);
   try {
     await sayingOutputUrl(() => destination.open(), destination.display, 'could not open it');
-    // SFTP's rename (protocol version 3, as OpenSSH serves it) will not replace a file: an
-    // earlier build's copy is removed just before its replacement is uploaded. The other
-    // destinations rename over it, so no reader ever misses the file there.
-    const replaced =
-      destination instanceof SftpDestination ? await existing(destination, copies) : new Set();
-    const put = async (copy: Copy) => {
-      if (replaced.has(copy.remote)) await removeTree(destination, copy.remote);
-      await write(destination, copy, log);
-    };
+    // Every destination replaces a file of the same name whole (SFTP removes it just before
+    // the rename: destination-sftp.ts).
+    const put = (copy: Copy) => write(destination, copy, log);
     await inParallel(first, put);
     for (const dir of directories) await prune(destination, dir);
     for (const copy of last) await put(copy);
@@ -101,21 +94,6 @@ function write(destination: BackupDestination, copy: Copy, log: Log): Promise<vo
     destination.display,
     `could not write ${copy.remote}`,
   );
-}
-
-/** Which of the copies' remote paths are there already (one listing per directory). */
-async function existing(destination: BackupDestination, copies: Copy[]): Promise<Set<string>> {
-  const found = new Set<string>();
-  const parents = new Set(copies.map((c) => c.remote.slice(0, c.remote.lastIndexOf('/'))));
-  for (const parent of parents) {
-    const names = await sayingOutputUrl(
-      () => destination.list(parent),
-      destination.display,
-      `could not list ${parent}`,
-    );
-    for (const name of names) found.add(`${parent}/${name}`);
-  }
-  return found;
 }
 
 /** Removes what the remote copy of a directory artifact has and the local one no longer does. */

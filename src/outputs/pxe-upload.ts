@@ -91,15 +91,23 @@ export async function uploadPxeTree(options: UploadOptions): Promise<string | un
   const plan = await planUpload(tree);
   const destination = openDestinationUrl(url, backupServerOptions(config, KEY), log);
   const at = <T>(doing: string, run: () => Promise<T>) => saying(run, destination.display, doing);
+  // One listing per directory: over sftp:// each is a login.
+  const listings = new Map<string, Promise<string[]>>();
+  const listed = (dir: string) => {
+    let names = listings.get(dir);
+    if (names === undefined) {
+      names = at(`could not list ${dir || '/'}`, () => destination.list(dir));
+      listings.set(dir, names);
+    }
+    return names;
+  };
   try {
     await at('could not open it', () => destination.open('write'));
     for (const path of plan.hostFiles) await put(destination, tree, path);
 
     const kept: string[] = [];
     for (const path of plan.shared) {
-      const there = await at(`could not list ${posix.dirname(path)}`, () =>
-        destination.list(posix.dirname(path) === '.' ? '' : posix.dirname(path)),
-      );
+      const there = await listed(posix.dirname(path) === '.' ? '' : posix.dirname(path));
       if (there.includes(posix.basename(path))) kept.push(path);
       else await put(destination, tree, path);
     }
@@ -108,7 +116,7 @@ export async function uploadPxeTree(options: UploadOptions): Promise<string | un
 
     for (const dir of LINK_DIRECTORIES) {
       const remoteLinks = await at(`could not list ${dir}`, () => destination.symlinks(dir));
-      const names = new Set(await at(`could not list ${dir}`, () => destination.list(dir)));
+      const names = new Set(await listed(dir));
       const wanted = [...plan.links].filter(([path]) => posix.dirname(path) === dir);
       for (const [path, target] of wanted) {
         const name = posix.basename(path);

@@ -1,12 +1,12 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { execa, execaSync } from 'execa';
 import { lastLine } from '../backup/pipeline.js';
+import { which } from '../capture/fs-root.js';
 import { JobError, UsageError } from '../errors.js';
 import type { ToolRunner } from '../layout/capture.js';
 import type { Log } from '../log/log.js';
 import { onInterruptCleanup } from '../util/exit-cleanup.js';
 import {
+  type FilesystemKind,
   type FormatMode,
   type FormatPlan,
   type PlannedPartition,
@@ -46,10 +46,28 @@ export interface FormatResult {
   plan: FormatPlan;
 }
 
-const MKFS: Record<string, { program: string; package: string }> = {
-  vfat: { program: 'mkfs.vfat', package: 'dosfstools' },
-  ext4: { program: 'mkfs.ext4', package: 'e2fsprogs' },
-  xfs: { program: 'mkfs.xfs', package: 'xfsprogs' },
+/** Each file system's mkfs, its package, and its arguments (forced: format decided already). */
+const MKFS: Record<
+  FilesystemKind,
+  { program: string; package: string; args: (label: string, device: string) => string[] }
+> = {
+  // -I: the loop device covers exactly this partition; a table elsewhere on the device (or
+  // partitions the kernel still remembers of an earlier loop device) is not ours.
+  vfat: {
+    program: 'mkfs.vfat',
+    package: 'dosfstools',
+    args: (label, device) => ['-I', '-F', '32', '-n', label, device],
+  },
+  ext4: {
+    program: 'mkfs.ext4',
+    package: 'e2fsprogs',
+    args: (label, device) => ['-F', '-q', '-L', label, device],
+  },
+  xfs: {
+    program: 'mkfs.xfs',
+    package: 'xfsprogs',
+    args: (label, device) => ['-f', '-q', '-L', label, device],
+  },
 };
 
 export async function formatDevice(request: FormatRequest): Promise<FormatResult> {
@@ -75,8 +93,9 @@ export async function formatDevice(request: FormatRequest): Promise<FormatResult
     { program: 'sfdisk', package: 'fdisk' },
     { program: 'losetup', package: 'mount' },
     ...plan.partitions.flatMap((p) => (p.filesystem ? [MKFS[p.filesystem.kind]] : [])),
-  ].filter((tool): tool is { program: string; package: string } => tool !== undefined);
-  const missing = programs.filter((tool) => !onPath(tool.program));
+  ];
+  const missing: typeof programs = [];
+  for (const tool of programs) if (!(await which('/', tool.program))) missing.push(tool);
   if (missing.length > 0)
     throw new JobError(
       `format needs ${missing.map((t) => t.program).join(', ')}, which this machine does not have`,
@@ -164,28 +183,16 @@ async function makeFilesystem(
     log.info(
       `format: partition ${partition.number} (${partition.name}): ${fs.kind}, label ${fs.label}`,
     );
-    const args =
-      fs.kind === 'vfat'
-        ? // -I: the loop device covers exactly this partition; a table elsewhere on the device
-          // (or partitions the kernel still remembers of an earlier loop device) is not ours.
-          ['-I', '-F', '32', '-n', fs.label, loop]
-        : fs.kind === 'ext4'
-          ? ['-F', '-q', '-L', fs.label, loop]
-          : ['-f', '-q', '-L', fs.label, loop];
-    const made = await run(MKFS[fs.kind]?.program ?? fs.kind, args);
+    const mkfs = MKFS[fs.kind];
+    const made = await run(mkfs.program, mkfs.args(fs.label, loop));
     if (made.exitCode !== 0)
       throw new JobError(
-        `format: ${MKFS[fs.kind]?.program} failed on partition ${partition.number} of ${device}: ${lastLine(made.stderr ?? '')}`,
+        `format: ${mkfs.program} failed on partition ${partition.number} of ${device}: ${lastLine(made.stderr ?? '')}`,
       );
   } finally {
     await run('losetup', ['--detach', loop]);
     forget();
   }
-}
-
-function onPath(program: string): boolean {
-  const dirs = (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/sbin']);
-  return dirs.some((dir) => dir !== '' && existsSync(join(dir, program)));
 }
 
 /** sfdisk reads its script on stdin. */
