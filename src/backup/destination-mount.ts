@@ -76,7 +76,9 @@ export class MountDestination implements BackupDestination {
       throw new JobError(
         `${this.key} ${this.display}: ${this.spec.source} does not mount (${said})`,
         {
-          hint: 'check that the server exports it to this machine, and backup.mountOptions',
+          hint: this.spec.source.startsWith('/')
+            ? 'check its file system (fsck) and that nothing else has it open'
+            : 'check that the server exports it to this machine, and backup.mountOptions',
         },
       );
     }

@@ -51,6 +51,17 @@ export interface BootOptions {
   cpus?: number;
   /** Pulls the plug when it aborts: QEMU is killed at once, as in a power cut. */
   powerCut?: AbortSignal;
+  /**
+   * Keys to type on the serial console before ready, in order, each once the console has shown
+   * `when` since the previous one (a boot menu, drawn with escape sequences rather than lines:
+   * matched against the raw text). Down arrow is "\x1b[B", Enter "\r".
+   */
+  keys?: { when: RegExp; send: string }[];
+  /**
+   * A video card, as every real BIOS machine has: GRUB's BIOS console draws through it, and
+   * without one GRUB draws no menu entries on any terminal, the serial one included.
+   */
+  videoCard?: boolean;
   /** Every console line, as it arrives (for a demo, or a test's log). */
   onLine?: (line: string) => void;
   /**
@@ -147,7 +158,7 @@ export async function bootInQemu(options: BootOptions): Promise<BootResult> {
     '-display',
     'none',
     '-vga',
-    'none',
+    options.videoCard ? 'std' : 'none',
     // The serial console is the test's eyes and hands; no monitor on it.
     '-serial',
     'stdio',
@@ -179,9 +190,18 @@ export async function bootInQemu(options: BootOptions): Promise<BootResult> {
       resolve(line);
     }
   };
+  const keys = [...(options.keys ?? [])];
+  let sinceKey = '';
   child.stdout?.on('data', (chunk: Buffer) => {
     const text = chunk.toString('utf8').replace(/\r/g, '');
     transcript += text;
+    sinceKey += text;
+    const key = keys[0];
+    if (key?.when.test(sinceKey)) {
+      keys.shift();
+      sinceKey = '';
+      child.stdin?.write(key.send);
+    }
     partial += text;
     const lines = partial.split('\n');
     partial = lines.pop() ?? '';

@@ -46,7 +46,7 @@ export function builtinDefaults(env: NodeJS.ProcessEnv = process.env): ConfigLay
       volumeId: 'LIFEBOAT',
     },
     pxe: { links: 'mac', macs: [], hostDirectory: false, removeOldLinks: false },
-    usb: { label: 'LIFEBOAT-000', filesystem: 'ext4', efiSizeMiB: 256 },
+    usb: { label: 'LIFEBOAT-000', filesystem: 'ext4', efiSizeMiB: 256, retain: 2 },
     ssh: { authorizedKeys: [] },
     network: { mode: 'dhcp' },
     recovery: {

@@ -59,6 +59,11 @@ export const REAR_NAMES: RearName[] = [
   },
   { rear: 'USB_UEFI_PART_SIZE', key: 'usb.efiSizeMiB' },
   {
+    rear: 'USB_RETAIN_BACKUP_NR',
+    key: 'usb.retain',
+    note: 'the rescue systems on a stick; usb:// backups keep backup.keep.',
+  },
+  {
     rear: 'PXE_RECOVER_MODE',
     key: 'boot.default',
     note: 'automatic and unattended are recover; empty is rescue.',

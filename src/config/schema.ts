@@ -240,6 +240,14 @@ const usbSection = section({
     .describe(
       'The size of the EFI System Partition `lifeboat format` makes, in MiB. ReaR USB_UEFI_PART_SIZE.',
     ),
+  retain: z
+    .number()
+    .int()
+    .min(1)
+    .max(100)
+    .describe(
+      'How many rescue systems of each host the usb output keeps on a stick, the newest; older runs are removed when a new one is written. ReaR USB_RETAIN_BACKUP_NR.',
+    ),
 });
 
 const sshSection = section({

@@ -35,11 +35,11 @@ export interface Output {
    */
   bootMedium(outDir: string): BootMedium | undefined;
   /**
-   * Outputs that end on a device (a USB stick, a tape) split making from writing: make() writes an
-   * image file that tests can read, write() puts it on the device named by the user, after its
-   * own checks. Outputs that only make files have none.
+   * Outputs that end on a device (a USB stick, a tape) split making from writing: make() writes
+   * files that tests can read, write() puts them on the device named by the user, after its own
+   * checks, and returns what it wrote there. Outputs that only make files have none.
    */
-  write?(request: WriteRequest): Promise<void>;
+  write?(request: WriteRequest): Promise<string>;
   /**
    * After the build (and output.url's copy), the artifacts put where a server serves them, when
    * the configuration says where (pxe.url). Returns that place without credentials, or
@@ -100,9 +100,10 @@ export interface StagedHost {
 }
 
 export interface WriteRequest {
+  config: Config;
   /** The output directory that holds the artifacts make() wrote. */
   outDir: string;
-  /** The device to write to, as the user named it. */
+  /** The device to write to, as the user named it (usb:///dev/disk/by-label/LABEL). */
   device: string;
   log: Log;
 }

@@ -46,6 +46,9 @@ export async function publishMedia(options: PublishOptions): Promise<string | un
   const { config, outDir, artifacts, hostname, log } = options;
   const url = config.output.url;
   if (url === undefined) return undefined;
+  // A stick the usb output writes gets its rescue system in its own layout (src/usb/), not a copy
+  // of the artifacts.
+  if (config.output.methods.includes('usb') && url.startsWith('usb://')) return undefined;
   if (hostname === '' || hostname === '.' || hostname === '..' || hostname.includes('/')) {
     throw new JobError(`${KEY}: the host name "${hostname}" cannot be a directory name`);
   }
@@ -203,7 +206,7 @@ export async function publishOutputs(
   for (const output of outputs) {
     const where = await output.publish?.(request);
     if (where !== undefined) {
-      request.log.info(`${output.name}: uploaded to ${where}`);
+      request.log.info(`${output.name}: ${output.write ? 'written to' : 'uploaded to'} ${where}`);
       done.push(`${output.name}: ${where}`);
     }
   }

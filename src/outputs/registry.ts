@@ -5,10 +5,11 @@ import type { Output } from './output.js';
 import { pxeOutput } from './pxe.js';
 import { ramdiskOutput } from './ramdisk.js';
 import { rawdiskOutput } from './rawdisk.js';
+import { usbOutput } from './usb.js';
 
 /**
  * Every output this version makes, by output.methods name: one line per output module. The
- * configuration schema knows more names (ReaR's: usb, obdr); a name that is not
+ * configuration schema knows more names (ReaR's: obdr); a name that is not
  * here is refused before any work.
  */
 const OUTPUTS = new Map<string, Output>([
@@ -16,6 +17,7 @@ const OUTPUTS = new Map<string, Output>([
   [ramdiskOutput.name, ramdiskOutput],
   [pxeOutput.name, pxeOutput],
   [rawdiskOutput.name, rawdiskOutput],
+  [usbOutput.name, usbOutput],
 ]);
 
 /**

@@ -36,7 +36,8 @@ export const MIN_DATA_BYTES = 128 * MiB;
 /** The FAT label of the EFI System Partition (11 characters at most). */
 export const EFI_LABEL = 'LIFEBOATEFI';
 
-const TYPES = {
+/** The GPT partition types lifeboat format gives, upper case as sfdisk prints them. */
+export const PARTITION_TYPES = {
   biosBoot: '21686148-6449-6E6F-744E-656564454649',
   efiSystem: 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B',
   linuxData: '0FC63DAF-8483-4772-8E79-3D69D8477DE4',
@@ -59,7 +60,7 @@ export function planFormat(request: PlanRequest): FormatPlan | string {
     partitions.push({
       number: 0,
       name: 'BIOS boot',
-      type: TYPES.biosBoot,
+      type: PARTITION_TYPES.biosBoot,
       startBytes: MiB,
       sizeBytes: MiB,
     });
@@ -69,7 +70,7 @@ export function planFormat(request: PlanRequest): FormatPlan | string {
     partitions.push({
       number: 0,
       name: 'EFI System',
-      type: TYPES.efiSystem,
+      type: PARTITION_TYPES.efiSystem,
       startBytes: next,
       sizeBytes: size,
       filesystem: { kind: 'vfat', label: EFI_LABEL },
@@ -85,7 +86,7 @@ export function planFormat(request: PlanRequest): FormatPlan | string {
   partitions.push({
     number: 0,
     name: 'lifeboat data',
-    type: TYPES.linuxData,
+    type: PARTITION_TYPES.linuxData,
     startBytes: next,
     sizeBytes: end - next,
     filesystem: { kind: request.filesystem, label: request.label },

@@ -17,8 +17,6 @@ import { pack } from 'tar-stream';
 import { afterAll, expect, it } from 'vitest';
 import { netfsMethod } from '../../src/backup/netfs.js';
 import type { BackupManifest } from '../../src/backup/netfs-manifest.js';
-import type { HostFacts } from '../../src/config/facts.js';
-import { loadConfig } from '../../src/config/load.js';
 import { MemoryLog } from '../../src/log/log.js';
 import {
   allocatedBytes,
@@ -28,6 +26,7 @@ import {
   toolsMissing,
 } from '../support/backup.js';
 import { CLI, lifeboat, sandbox } from '../support/cli.js';
+import { configWith } from '../support/config-with.js';
 import { closedPort } from '../support/ports.js';
 import { startSshd } from '../support/sshd.js';
 import { describeTier } from '../support/tiers.js';
@@ -46,13 +45,6 @@ const missing = toolsMissing([
   'mkfifo',
   'curl',
 ]);
-const facts: HostFacts = { arch: 'x86_64', osId: 'debian', osIdLike: [], osVersion: '12' };
-
-async function configWith(sets: string[]) {
-  const empty = mkdtempSync(join(tmpdir(), 'lifeboat-cfg-'));
-  return (await loadConfig({ configDir: empty, cwd: empty, facts, env: {}, sets })).config;
-}
-
 /** mkbackuponly through the real CLI; `secrets` go into a local.yaml, never onto argv. */
 /** `lifeboat mkbackuponly` of `root` to `url` in a sandbox of its own, running. */
 function startMkbackuponly(root: string, url: string, sets: string[] = [], localYaml = '') {

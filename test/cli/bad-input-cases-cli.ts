@@ -208,6 +208,21 @@ export const FLAG_AND_CONFIG_CASES: BadInputCase[] = [
     says: 'output.methods: obdr cannot be made by this version',
   },
   {
+    group: 'Configuration',
+    title: 'the usb output with a usb:// URL that names a server',
+    args: [
+      'mkrescue',
+      '--root',
+      '{dir}',
+      '--set',
+      'output.methods=[usb]',
+      '--set',
+      'output.url=usb://stick/dev/sdc',
+    ],
+    exitCode: 2,
+    says: 'output.url usb://stick/dev/sdc: the usb output writes a stick named usb:///dev/disk/by-label/LABEL',
+  },
+  {
     group: 'Disk layout',
     title: '`format` of a device that is not there',
     args: ['format', '/dev/disk/by-id/usb-no-such-stick'],

@@ -1,34 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
-import {
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { HostFacts } from '../../src/config/facts.js';
-import { loadConfig } from '../../src/config/load.js';
-import type { Config } from '../../src/config/schema.js';
 
 /**
  * A build's output directory as mkrescue leaves it (an ISO, manifest.json, and the capture as
  * `capture/` with its content store two levels down), and what a copy of it holds, for the
  * output.url tests.
  */
-const facts: HostFacts = { arch: 'x86_64', osId: 'debian', osIdLike: [], osVersion: '12' };
-
-export async function configWith(sets: string[]): Promise<Config> {
-  const empty = mkdtempSync(join(tmpdir(), 'lifeboat-cfg-'));
-  try {
-    return (await loadConfig({ configDir: empty, cwd: empty, facts, env: {}, sets })).config;
-  } finally {
-    rmSync(empty, { recursive: true, force: true });
-  }
-}
+export { configWith } from '../support/config-with.js';
 
 export const ARTIFACTS = ['lifeboat.iso', 'capture', 'manifest.json'] as const;
 

@@ -133,7 +133,7 @@ const PUBLISH_MEDIA = step('output', 500, 'publish_media', async (ctx) => {
     outDir: media.outDir,
     log: ctx.log,
   });
-  for (const upload of uploads) ctx.output(`uploaded ${upload}`);
+  for (const upload of uploads) ctx.output(`published ${upload}`);
 });
 
 export const REMOVE_BUILD_AREA = step('cleanup', 990, 'remove_build_area', async (ctx) => {
