@@ -46,6 +46,7 @@ export function builtinDefaults(env: NodeJS.ProcessEnv = process.env): ConfigLay
       volumeId: 'LIFEBOAT',
     },
     pxe: { links: 'mac', macs: [], hostDirectory: false, removeOldLinks: false },
+    rawdisk: { compression: 'none' },
     usb: { label: 'LIFEBOAT-000', filesystem: 'ext4', efiSizeMiB: 256, retain: 2 },
     ssh: { authorizedKeys: [] },
     network: { mode: 'dhcp' },

@@ -51,6 +51,11 @@ export const REAR_NAMES: RearName[] = [
     note: 'the menus go into the same tree, in pxelinux.cfg/.',
   },
   { rear: 'PXE_REMOVE_OLD_LINKS', key: 'pxe.removeOldLinks' },
+  {
+    rear: 'RAWDISK_IMAGE_COMPRESSION_COMMAND',
+    key: 'rawdisk.compression',
+    note: 'the program by name: gzip, xz or zstd; none keeps the sparse image (ReaR: gzip).',
+  },
   { rear: 'USB_DEVICE_FILESYSTEM_LABEL', key: 'usb.label' },
   {
     rear: 'USB_DEVICE_FILESYSTEM',

@@ -183,6 +183,14 @@ const bootSection = section({
   volumeId: z.string().min(1).max(32).describe('ISO volume label. ReaR ISO_VOLID.'),
 });
 
+const rawdiskSection = section({
+  compression: z
+    .enum(['none', 'gzip', 'xz', 'zstd'])
+    .describe(
+      'How the RAWDISK image is compressed: none (a sparse lifeboat.raw), or lifeboat.raw.gz, .xz or .zst. ReaR RAWDISK_IMAGE_COMPRESSION_COMMAND.',
+    ),
+});
+
 const pxeSection = section({
   prefix: z
     .string()
@@ -350,6 +358,7 @@ export const configSchema = z.object({
   kernel: kernelSection.optional(),
   boot: bootSection.optional(),
   pxe: pxeSection.optional(),
+  rawdisk: rawdiskSection.optional(),
   usb: usbSection.optional(),
   ssh: sshSection.optional(),
   network: networkSection.optional(),

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { copyOutOfContainer } from '../engine/container-files.js';
@@ -12,6 +13,12 @@ import type { Output, StagedRescue } from './output.js';
  * command line names the disk's PTUUID (lifeboat.medium=), which recovery never recreates.
  */
 export const RAWDISK_FILE = 'lifeboat.raw';
+/** The artifact's name for each rawdisk.compression: the compressed image replaces the raw one. */
+const SUFFIX = { none: '', gzip: '.gz', xz: '.xz', zstd: '.zst' } as const;
+
+export function rawdiskArtifact(config: Config): string {
+  return `${RAWDISK_FILE}${SUFFIX[config.rawdisk.compression]}`;
+}
 const MAKE_RAWDISK_SCRIPT = '/usr/lib/lifeboat/make-rawdisk';
 /** What a rescue system booted from a USB stick needs to see the stick once it runs. */
 const USB_STORAGE = ['xhci_pci', 'usb_storage'];
@@ -33,6 +40,8 @@ export function makeRawdiskArguments(
     paths.out,
     '--epoch',
     String(epoch),
+    '--compress',
+    config.rawdisk.compression,
     ...menuArguments(config),
   ];
 }
@@ -70,9 +79,14 @@ export const rawdiskOutput: Output = {
       'Making the raw disk image',
       10 * 60_000,
     );
-    await copyOutOfContainer(rescue.container, dir, rescue.dir, [RAWDISK_FILE]);
-    return [RAWDISK_FILE];
+    const artifact = rawdiskArtifact(rescue.config);
+    await copyOutOfContainer(rescue.container, dir, rescue.dir, [artifact]);
+    return [artifact];
   },
 
-  bootMedium: (outDir) => ({ kind: 'disk', image: join(outDir, RAWDISK_FILE) }),
+  // A compressed image is for storing and sending: --boot-test boots only the raw one.
+  bootMedium: (outDir) =>
+    existsSync(join(outDir, RAWDISK_FILE))
+      ? { kind: 'disk', image: join(outDir, RAWDISK_FILE) }
+      : undefined,
 };

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import {
   createReadStream,
   existsSync,
@@ -12,15 +11,14 @@ import {
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, normalize } from 'node:path';
-import { execa } from 'execa';
 import { afterAll, expect, it } from 'vitest';
 import { type BootResult, bootInQemu, SIDE_BY_SIDE_CPUS } from '../../src/boot/qemu.js';
-import { lifeboat, sandbox } from '../support/cli.js';
-import { debianFixture } from '../support/fixtures.js';
-import { mediaBuilds } from '../support/media-builds.js';
+import { sandbox } from '../support/cli.js';
+import { backUpHostFiles, expectRestored, recoverIntoScript } from '../support/host-files.js';
+import { bootTierHost, mediaBuilds } from '../support/media-builds.js';
 import { type PrivateNfsServer, startNfsServer } from '../support/nfs-server.js';
 import { runInRescueGuest } from '../support/rescue-guest.js';
-import { describeTier, engineMissing, qemuMissing } from '../support/tiers.js';
+import { describeTier } from '../support/tiers.js';
 
 /**
  * The PXE output as a fleet uses it: the example host's capture built into a network boot tree
@@ -36,14 +34,9 @@ const THIS_MAC = '52:54:00:4c:42:01';
 const OTHER_MAC = '52:54:00:4c:42:99';
 const READY = /^lifeboat-rescue: ready/;
 
-const engineWhy = await engineMissing();
-const fixture = await debianFixture();
-const hostRoot = 'root' in fixture ? fixture.root : '';
-const why =
-  engineWhy ??
-  ('missing' in fixture ? fixture.missing : undefined) ??
-  qemuMissing() ??
-  (existsSync('/usr/bin/ganesha.nfsd') ? undefined : 'nfs-ganesha is not installed');
+const { hostRoot, why } = await bootTierHost('host', () =>
+  existsSync('/usr/bin/ganesha.nfsd') ? undefined : 'nfs-ganesha is not installed',
+);
 
 const box = sandbox();
 let http: Server | undefined;
@@ -84,26 +77,6 @@ async function netBoot(
     `  ${firmware} ${bootfile.startsWith('http:') ? 'HTTP' : 'TFTP'} ${bootfile} as ${mac}: ${booted.readySeconds?.toFixed(1) ?? 'not'} s to ${ready === READY ? 'ready' : 'its answer'}`,
   );
   return booted;
-}
-
-/** Every entry of a tree with its type, mode, owner and link target, then every file's sha256. */
-const FINGERPRINT = `fingerprint() (
-  cd "$1" || exit 1
-  find . -mindepth 1 -printf '%P %y %m %U:%G %l\\n' | LC_ALL=C sort
-  find . -type f -printf '%P\\0' | LC_ALL=C sort -z | xargs -0 sha256sum
-)`;
-
-/** A small tree of the host's to back up: modes, a link, a secret file, bytes that do not compress. */
-async function hostFiles(dir: string): Promise<string> {
-  mkdirSync(join(dir, 'etc', 'app'), { recursive: true });
-  mkdirSync(join(dir, 'usr', 'bin'), { recursive: true });
-  writeFileSync(join(dir, 'etc', 'hostname'), 'fixture-host\n');
-  writeFileSync(join(dir, 'etc', 'app', 'secret.conf'), 'token=abc\n', { mode: 0o600 });
-  writeFileSync(join(dir, 'usr', 'bin', 'tool'), '#!/bin/sh\necho tool\n', { mode: 0o755 });
-  writeFileSync(join(dir, 'usr', 'blob'), randomBytes(2_000_000));
-  await execa('ln', ['-s', '../usr/bin/tool', join(dir, 'etc', 'tool-link')]);
-  const { stdout } = await execa('bash', ['-c', `${FINGERPRINT}\nfingerprint "$1"`, '_', dir]);
-  return `${stdout}\n`;
 }
 
 /** A static file server for `root` on 127.0.0.1 (the guest reaches it as 10.0.2.2). */
@@ -215,21 +188,12 @@ describeTier('boot', why)('PXE output: a network boot tree per machine (QEMU)', 
       nfs = await startNfsServer(join(box.dir, 'nfs'));
       mkdirSync(join(nfs.exportDir, 'site'));
       // The host's backup, made on this machine into the directory the NFS server exports.
-      const source = await hostFiles(join(box.dir, 'host-files'));
-      const backedUp = await lifeboat(
-        [
-          'mkbackuponly',
-          '--root',
-          join(box.dir, 'host-files'),
-          '--set',
-          'backup.method=netfs',
-          '--set',
-          `backup.url=file://${join(nfs.exportDir, 'site')}`,
-          ...box.sets,
-        ],
-        { env: box.env },
+      const source = await backUpHostFiles(
+        box,
+        join(box.dir, 'host-files'),
+        'fixture-host',
+        join(nfs.exportDir, 'site'),
       );
-      expect(backedUp.exitCode, backedUp.all).toBe(0);
       // The rescue system knows where its backups are from the build's configuration alone; the
       // server's TFTP root already holds another site's default menu.
       const tftp = join(box.dir, 'tftp-root');
@@ -253,11 +217,7 @@ describeTier('boot', why)('PXE output: a network boot tree per machine (QEMU)', 
           firmware: 'uefi',
           medium: { kind: 'network', tftp, bootfile: 'grubnetx64.efi', mac: THIS_MAC },
         },
-        script: `${FINGERPRINT}
-lifeboat recover --into /tmp/restored --unattended >recover.log 2>&1
-echo $? >recover.exit
-fingerprint /tmp/restored >restored.fp
-`,
+        script: recoverIntoScript(),
         disks: [],
         cpus: SIDE_BY_SIDE_CPUS,
         timeoutMs: 15 * 60_000,
@@ -267,11 +227,7 @@ fingerprint /tmp/restored >restored.fp
           `  uefi TFTP grubnetx64.efi from the uploaded tree, recover --into over NFS: ${((Date.now() - started) / 1000).toFixed(1)} s`,
         );
         expect(guest.exitCode, guest.console.slice(-3000)).toBe(0);
-        const out = (name: string) => readFileSync(join(guest.out, name), 'utf8');
-        expect(out('recover.exit').trim(), out('recover.log')).toBe('0');
-        expect(out('recover.log')).toContain(`nfs://10.0.2.2:${nfs.port}`);
-        expect(out('restored.fp')).toContain('usr/blob f 644');
-        expect(out('restored.fp')).toBe(source);
+        expectRestored(guest.out, `nfs://10.0.2.2:${nfs.port}`, source);
       } finally {
         guest.dispose();
       }

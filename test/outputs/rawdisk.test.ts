@@ -1,12 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { execa } from 'execa';
 import { afterAll, expect, it } from 'vitest';
 import { type BootMedium, bootInQemu, SIDE_BY_SIDE_CPUS } from '../../src/boot/qemu.js';
 import { sandbox } from '../support/cli.js';
-import { debianFixture } from '../support/fixtures.js';
-import { mediaBuilds } from '../support/media-builds.js';
-import { describeTier, engineMissing, qemuMissing } from '../support/tiers.js';
+import { bootTierHost, mediaBuilds } from '../support/media-builds.js';
+import { describeTier } from '../support/tiers.js';
 
 /**
  * The RAWDISK output: the example host's rescue system as a disk image, booted in QEMU as a
@@ -28,14 +28,9 @@ const WHICH_DISK = [
 ].join('; ');
 const ANSWER = /^medium \S* is \S*\.\r?$/;
 
-const engineWhy = await engineMissing();
-const fixture = await debianFixture();
-const hostRoot = 'root' in fixture ? fixture.root : '';
-const why =
-  engineWhy ??
-  ('missing' in fixture ? fixture.missing : undefined) ??
-  qemuMissing() ??
-  (existsSync('/usr/sbin/sfdisk') ? undefined : 'sfdisk is not installed (package fdisk)');
+const { hostRoot, why } = await bootTierHost('host', () =>
+  existsSync('/usr/sbin/sfdisk') ? undefined : 'sfdisk is not installed (package fdisk)',
+);
 
 const box = sandbox();
 const timings: string[] = [];
@@ -86,6 +81,19 @@ describeTier('boot', why)('RAWDISK output: a bootable disk image (QEMU)', () => 
       expect(first.log).toContain(
         "output rawdisk: the host's kernel has no xhci_pci, usb_storage: written to a USB stick, the image boots, but the running rescue system does not see the stick",
       );
+    },
+    20 * 60_000,
+  );
+
+  it(
+    'rawdisk.compression=gzip: lifeboat.raw.gz instead, whose content is the raw image, byte for byte',
+    async () => {
+      const raw = await builtImage();
+      const { out, manifest } = await builds('gzip', ['rawdisk.compression=gzip']);
+      expect(manifest.artifacts.map((a) => a.name)).toEqual(['lifeboat.raw.gz']);
+      expect(existsSync(join(out, 'lifeboat.raw'))).toBe(false);
+      const content = gunzipSync(readFileSync(join(out, 'lifeboat.raw.gz')));
+      expect(content.equals(readFileSync(raw.image))).toBe(true);
     },
     20 * 60_000,
   );

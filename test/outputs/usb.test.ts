@@ -4,10 +4,10 @@ import { execa } from 'execa';
 import { expect, it } from 'vitest';
 import { bootInQemu, SIDE_BY_SIDE_CPUS } from '../../src/boot/qemu.js';
 import { toolsMissing } from '../support/backup.js';
-import { lifeboat, sandbox } from '../support/cli.js';
-import { debianFixture } from '../support/fixtures.js';
-import { mediaBuilds } from '../support/media-builds.js';
-import { describeTier, engineMissing, qemuMissing } from '../support/tiers.js';
+import { sandbox } from '../support/cli.js';
+import { bootTierHost, mediaBuilds } from '../support/media-builds.js';
+import { formattedStick } from '../support/stick.js';
+import { describeTier } from '../support/tiers.js';
 
 /**
  * The usb output on an image file `lifeboat format` made: two hosts' rescue systems written to
@@ -22,14 +22,9 @@ import { describeTier, engineMissing, qemuMissing } from '../support/tiers.js';
 const READY = /^lifeboat-rescue: ready/;
 const SECOND_HOST = 'second-host';
 
-const engineWhy = await engineMissing();
-const fixture = await debianFixture();
-const hostRoot = 'root' in fixture ? fixture.root : '';
-const why =
-  engineWhy ??
-  ('missing' in fixture ? fixture.missing : undefined) ??
-  qemuMissing() ??
-  toolsMissing(['sfdisk', 'mkfs.vfat', 'mkfs.ext4', 'blkid', 'mount']);
+const { hostRoot, why } = await bootTierHost('host', () =>
+  toolsMissing(['sfdisk', 'mkfs.vfat', 'mkfs.ext4', 'blkid', 'mount']),
+);
 
 const box = sandbox();
 const stick = join(box.dir, 'stick.img');
@@ -72,9 +67,7 @@ describeTier('boot', why)('usb output: one stick, two hosts (QEMU)', () => {
   it(
     'two hosts, two runs each, usb.retain=1: each write names what it removed, one run per host is left',
     async () => {
-      await execa('truncate', ['-s', '1G', stick]);
-      const formatted = await lifeboat(['format', stick, '--yes', ...box.sets], { env: box.env });
-      expect(formatted.exitCode, formatted.all).toBe(0);
+      await formattedStick(box, stick, '1G');
       await execa('cp', ['-al', hostRoot, secondRoot]);
       // A new file, not a write through the hard link into the example host's root.
       rmSync(join(secondRoot, 'etc/hostname'));

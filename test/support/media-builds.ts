@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { BuildManifest } from '../../src/media/build-manifest.js';
 import { lifeboat, type sandbox } from './cli.js';
+import { debianFixture } from './fixtures.js';
+import { engineMissing, qemuMissing } from './tiers.js';
 
 export interface BuiltMedia {
   /** The build's output directory. */
@@ -62,5 +64,22 @@ export function mediaBuilds(
       builds.set(name, built);
     }
     return built;
+  };
+}
+
+/**
+ * The example host a boot-tier media test builds from (a fixture root), and why that tier cannot
+ * run on this machine: no container engine, no fixture, no QEMU, or `more` (the test's own
+ * needs, worked out by the caller).
+ */
+export async function bootTierHost(
+  fixture: 'host' | 'usb',
+  more: () => string | undefined = () => undefined,
+): Promise<{ hostRoot: string; why: string | undefined }> {
+  const engineWhy = await engineMissing();
+  const made = await debianFixture(fixture);
+  return {
+    hostRoot: 'root' in made ? made.root : '',
+    why: engineWhy ?? ('missing' in made ? made.missing : undefined) ?? qemuMissing() ?? more(),
   };
 }

@@ -1,15 +1,16 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { afterAll, afterEach, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
 import { runHostTool } from '../../src/layout/run-tool.js';
 import { MemoryLog } from '../../src/log/log.js';
-import { STICK_DIR, TREE, writeStick } from '../../src/usb/write-stick.js';
+import { TREE, writeStick } from '../../src/usb/write-stick.js';
 import { toolsMissing } from '../support/backup.js';
-import { lifeboat, sandbox } from '../support/cli.js';
+import { sandbox } from '../support/cli.js';
 import { configWith } from '../support/config-with.js';
+import { formattedStick, withStickData } from '../support/stick.js';
 import { describeTier } from '../support/tiers.js';
 
 /**
@@ -21,33 +22,12 @@ import { describeTier } from '../support/tiers.js';
 const missing = toolsMissing(['sfdisk', 'losetup', 'mkfs.vfat', 'mkfs.ext4', 'blkid', 'mount']);
 const MiB = 1024 * 1024;
 const box = sandbox();
-const mounts: string[] = [];
-afterEach(async () => {
-  for (const dir of mounts.splice(0)) await execa('umount', [dir], { reject: false });
-});
 afterAll(() => rmSync(box.dir, { recursive: true, force: true }));
 
 const digest = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
-async function formattedStick(name: string, label = 'LIFEBOAT-000'): Promise<string> {
-  const file = join(box.dir, name);
-  await execa('truncate', ['-s', '192M', file]);
-  const result = await lifeboat(
-    [
-      'format',
-      file,
-      '--yes',
-      '--set',
-      `usb.label=${label}`,
-      '--set',
-      'usb.efiSizeMiB=32',
-      ...box.sets,
-    ],
-    { env: box.env },
-  );
-  expect(result.exitCode, result.all).toBe(0);
-  return file;
-}
+const stickFile = (name: string, label = 'LIFEBOAT-000') =>
+  formattedStick(box, join(box.dir, name), '192M', [`usb.label=${label}`, 'usb.efiSizeMiB=32']);
 
 /** The EFI file system make-usb would make, as a stand-in: a FAT with the label format gives. */
 const ESP_IMAGE = await (async () => {
@@ -80,27 +60,9 @@ function tree(host: string, name = host): string {
   return dir;
 }
 
-/** The stick's data partition (its third), mounted here until the test ends. */
-async function mountData(stick: string): Promise<string> {
-  const { stdout } = await execa('sfdisk', ['--json', stick]);
-  const data = JSON.parse(stdout).partitiontable.partitions[2] as { start: number; size: number };
-  const dir = mkdtempSync(join(box.dir, 'mnt-'));
-  await execa('mount', [
-    '-o',
-    `loop,offset=${data.start * 512},sizelimit=${data.size * 512}`,
-    stick,
-    dir,
-  ]);
-  mounts.push(dir);
-  return join(dir, STICK_DIR);
-}
-async function unmount(): Promise<void> {
-  for (const dir of mounts.splice(0)) await execa('umount', [dir]);
-}
-
 describeTier('fixture', missing)('output usb: writing a stick (image files)', () => {
   it('keeps usb.retain runs per host, newest first in one menu; backups beside them and other hosts stay', async () => {
-    const stick = await formattedStick('stick.img');
+    const stick = await stickFile('stick.img');
     const tableBefore = (await execa('sfdisk', ['--dump', stick])).stdout;
     const config = await configWith(['usb.retain=2']);
     const log = new MemoryLog();
@@ -116,14 +78,12 @@ describeTier('fixture', missing)('output usb: writing a stick (image files)', ()
 
     await write('alpha', '2026-12-01T10:00:00Z');
     // A backup to usb:// beside the runs, and a run a power cut interrupted (no run.json).
-    let lifeboatDir = await mountData(stick);
-    mkdirSync(join(lifeboatDir, 'alpha/20261201T110000Z'), { recursive: true });
-    writeFileSync(join(lifeboatDir, 'alpha/20261201T110000Z/backup.json'), '{}');
-    mkdirSync(join(lifeboatDir, 'alpha/20261201.113000'));
-    await unmount();
-
+    await withStickData(stick, box.dir, async (lifeboatDir) => {
+      mkdirSync(join(lifeboatDir, 'alpha/20261201T110000Z'), { recursive: true });
+      writeFileSync(join(lifeboatDir, 'alpha/20261201T110000Z/backup.json'), '{}');
+      mkdirSync(join(lifeboatDir, 'alpha/20261201.113000'));
+    });
     // The interrupted run goes at the next write of its host.
-
     expect((await write('alpha', '2026-12-02T10:00:00Z')).removed).toEqual([
       'alpha/20261201.113000',
     ]);
@@ -137,30 +97,30 @@ describeTier('fixture', missing)('output usb: writing a stick (image files)', ()
       'alpha/20261202.100000',
     ]);
 
-    lifeboatDir = await mountData(stick);
-    const { stdout: listing } = await execa('find', ['.', '-mindepth', '2', '-maxdepth', '2'], {
-      cwd: lifeboatDir,
+    await withStickData(stick, box.dir, async (lifeboatDir) => {
+      const { stdout: listing } = await execa('find', ['.', '-mindepth', '2', '-maxdepth', '2'], {
+        cwd: lifeboatDir,
+      });
+      expect(listing.split('\n').sort()).toEqual([
+        './alpha/20261201T110000Z',
+        './alpha/20261202.100000',
+        './alpha/20261203.100000',
+        './beta/20261202.110000',
+      ]);
+      expect(readFileSync(join(lifeboatDir, 'beta/20261202.110000/vmlinuz'), 'utf8')).toBe(
+        'kernel of beta',
+      );
+      const menu = readFileSync(join(lifeboatDir, 'grub.cfg'), 'utf8');
+      const titles = [...menu.matchAll(/^menuentry '([^']*): rescue system'/gm)].map((m) => m[1]);
+      expect(titles).toEqual([
+        'alpha 2026-12-03 10:00:00 UTC',
+        'beta 2026-12-02 11:00:00 UTC',
+        'alpha 2026-12-02 10:00:00 UTC',
+      ]);
+      const ptuuid = JSON.parse((await execa('sfdisk', ['--json', stick])).stdout).partitiontable
+        .id as string;
+      expect(menu).toContain(`'lifeboat.medium=${ptuuid.toLowerCase()}'`);
     });
-    expect(listing.split('\n').sort()).toEqual([
-      './alpha/20261201T110000Z',
-      './alpha/20261202.100000',
-      './alpha/20261203.100000',
-      './beta/20261202.110000',
-    ]);
-    expect(readFileSync(join(lifeboatDir, 'beta/20261202.110000/vmlinuz'), 'utf8')).toBe(
-      'kernel of beta',
-    );
-    const menu = readFileSync(join(lifeboatDir, 'grub.cfg'), 'utf8');
-    const titles = [...menu.matchAll(/^menuentry '([^']*): rescue system'/gm)].map((m) => m[1]);
-    expect(titles).toEqual([
-      'alpha 2026-12-03 10:00:00 UTC',
-      'beta 2026-12-02 11:00:00 UTC',
-      'alpha 2026-12-02 10:00:00 UTC',
-    ]);
-    const ptuuid = JSON.parse((await execa('sfdisk', ['--json', stick])).stdout).partitiontable
-      .id as string;
-    expect(menu).toContain(`'lifeboat.medium=${ptuuid.toLowerCase()}'`);
-    await unmount();
 
     // The boot areas: boot code in sector 0 (the partition table kept), GRUB's core image in
     // the BIOS boot partition, the EFI file system at the start of the EFI System partition.
@@ -189,14 +149,14 @@ describeTier('fixture', missing)('output usb: writing a stick (image files)', ()
     await expect(attempt(blank)).rejects.toBeInstanceOf(UsageError);
     expect(digest(blank)).toBe(blankBefore);
 
-    const other = await formattedStick('other.img', 'SOMEONE-ELSE');
+    const other = await stickFile('other.img', 'SOMEONE-ELSE');
     const otherBefore = digest(other);
     await expect(attempt(other)).rejects.toThrow(
       `has no ext4 or xfs partition labelled LIFEBOAT-000 (usb.label)`,
     );
     expect(digest(other)).toBe(otherBefore);
 
-    const attached = await formattedStick('attached.img');
+    const attached = await stickFile('attached.img');
     const before = digest(attached);
     const loop = (await execa('losetup', ['--find', '--show', attached])).stdout.trim();
     try {
