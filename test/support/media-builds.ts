@@ -16,7 +16,8 @@ export interface BuiltMedia {
 
 /**
  * Builds from one capture of `hostRoot`, for the output tests: the capture is made once, at the
- * first build; each name builds once, into BOX/NAME, with `sets` and the build's own settings.
+ * first build; each name builds once, into BOX/NAME, with `sets` and the build's own settings
+ * (`again` runs that build once more).
  * Two names with the same settings are two builds from the same inputs (the reproducibility
  * tests compare them).
  */
@@ -24,7 +25,9 @@ export function mediaBuilds(
   box: ReturnType<typeof sandbox>,
   hostRoot: string,
   sets: readonly string[],
-): (name?: string, more?: readonly string[]) => Promise<BuiltMedia> {
+): ((name?: string, more?: readonly string[]) => Promise<BuiltMedia>) & {
+  again: (name?: string, more?: readonly string[]) => Promise<BuiltMedia>;
+} {
   const capture = join(box.dir, 'capture');
   let captured: Promise<void> | undefined;
   const builds = new Map<string, Promise<BuiltMedia>>();
@@ -57,7 +60,7 @@ export function mediaBuilds(
     const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as BuildManifest;
     return { out, manifest, log: result.all };
   };
-  return (name = 'media', more = []) => {
+  const once = (name = 'media', more: readonly string[] = []) => {
     let built = builds.get(name);
     if (built === undefined) {
       built = build(name, more);
@@ -65,6 +68,13 @@ export function mediaBuilds(
     }
     return built;
   };
+  // The same build run again into the same directory (up to date: it checks and builds nothing,
+  // then writes and uploads as every build does).
+  const again = async (name = 'media', more: readonly string[] = []) => {
+    await once(name, more);
+    return build(name, more);
+  };
+  return Object.assign(once, { again });
 }
 
 /**
