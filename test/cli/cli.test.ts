@@ -185,7 +185,7 @@ describeTier('host', hostMissing())('lifeboat CLI', () => {
     for (const [set, said] of [
       [
         'output.methods=[obdr]',
-        /^lifeboat: output\.methods: obdr cannot be made by this version \(it makes iso, ramdisk, pxe, rawdisk\)$/m,
+        /^lifeboat: output\.methods: obdr cannot be made by this version \(it makes iso, ramdisk, pxe, rawdisk, usb\)$/m,
       ],
       [
         'backup.method=tsm',
