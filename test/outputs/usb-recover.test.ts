@@ -13,8 +13,9 @@ import { describeTier } from '../support/tiers.js';
 
 /**
  * A stick rescues its host alone: the rescue system (the usb output) and the host's backup on the
- * same stick, booted as a USB stick on UEFI with no network, and `lifeboat recover --into`
- * restores the backup from usb:///dev/disk/by-label/LIFEBOAT-000/lifeboat. The host is the `usb`
+ * same stick, booted as a USB stick on UEFI with no server anywhere (the guest has QEMU's user
+ * network, which nothing uses), and `lifeboat recover --into` restores the backup from
+ * usb:///dev/disk/by-label/LIFEBOAT-000/lifeboat. The host is the `usb`
  * fixture, Debian's generic kernel: the cloud kernel of the other tests has no USB drivers, so
  * its rescue system would not see the stick once running.
  *

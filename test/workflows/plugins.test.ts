@@ -25,17 +25,17 @@ import { describeTier, engineMissing } from '../support/tiers.js';
  * toy backup method, written as plain modules in a temporary directory (no file of lifeboat is
  * edited), registered through the registries, and run through mkrescue (a real build in the
  * builder container, the media copied to output.url), mkbackuponly and recover --into. They take
- * the names of outputs and methods this version does not have yet (usb, external): the
+ * the names of outputs and methods this version does not have yet (obdr, external): the
  * configuration schema knows those names.
  */
 const TOY_OUTPUT = `
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 export const toyOutput = {
-  name: 'usb',
+  name: 'obdr',
   summary: 'a toy: the sha256 of the initrd and the kernel command line',
   builderPrograms: ['sha256sum'],
-  check: (config) => (config.kernel.cmdline.includes('toy=refuse') ? ['output usb: refused'] : []),
+  check: (config) => (config.kernel.cmdline.includes('toy=refuse') ? ['output obdr: refused'] : []),
   async make(rescue) {
     rescue.say('toy output');
     const sum = await rescue.container.exec(['sha256sum', rescue.initrd]);
@@ -102,7 +102,7 @@ async function configFor(extra: string[]) {
     sets: [
       `paths.logDir=${join(box.dir, 'log')}`,
       `paths.workDir=${join(box.dir, 'work')}`,
-      'output.methods=[usb]',
+      'output.methods=[obdr]',
       'backup.method=external',
       ...extra,
     ],
@@ -143,7 +143,7 @@ describeTier('engine', engineWhy ?? fixtureWhy)(
         dirs: dirsFor(join(box.dir, 'work', 'build-1'), hostRoot),
       });
       const media = state?.results.get(MEDIA_RESULT) as BuildResult;
-      expect(media.outputs.map((o) => o.name)).toEqual(['usb']);
+      expect(media.outputs.map((o) => o.name)).toEqual(['obdr']);
       const toy = readFileSync(join(out, 'toy.txt'), 'utf8');
       expect(toy).toMatch(/^initrd [0-9a-f]{64}\ncmdline toy=1\n$/);
       const manifest = JSON.parse(
@@ -172,7 +172,7 @@ describeTier('engine', engineWhy ?? fixtureWhy)(
           progress: 'silent',
           dirs: dirsFor(join(box.dir, 'work', 'build-2'), hostRoot),
         }),
-      ).rejects.toMatchObject({ exitCode: 2, message: 'output usb: refused' });
+      ).rejects.toMatchObject({ exitCode: 2, message: 'output obdr: refused' });
       expect(existsSync(join(box.dir, 'refused'))).toBe(false);
     });
 
