@@ -12,7 +12,7 @@ import {
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { CaptureManifest } from '../../src/capture/manifest.js';
 import { lifeboat, sandbox } from '../support/cli.js';
 import { debianFixture } from '../support/fixtures.js';
@@ -222,6 +222,7 @@ describeTier('fixture', missing)('lifeboat capture of a Debian root', () => {
 describeTier('fixture', undefined)('capture never runs a program of the root', () => {
   it('captures a statically linked tripwire program and a script run by it without running either', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lifeboat-tripwire-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const marker = join(dir, 'tripped');
     const rootDir = join(dir, 'root');
     mkdirSync(join(rootDir, 'usr', 'bin'), { recursive: true });
@@ -289,6 +290,7 @@ describeTier('fixture', undefined)('lifeboat capture of this running host', () =
 describeTier('fixture', undefined)('capture of a root missing libraries', () => {
   it('refuses when a required program cannot load, naming the library and who needs it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lifeboat-nolibs-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const rootDir = join(dir, 'root');
     mkdirSync(join(rootDir, 'usr', 'bin'), { recursive: true });
     mkdirSync(join(rootDir, 'etc'));
