@@ -18,6 +18,7 @@ import { afterAll, expect, it } from 'vitest';
 import { netfsMethod } from '../../src/backup/netfs.js';
 import type { BackupManifest } from '../../src/backup/netfs-manifest.js';
 import { MemoryLog } from '../../src/log/log.js';
+import { openRunTemp } from '../../src/util/run-temp.js';
 import {
   allocatedBytes,
   describeTree,
@@ -119,6 +120,10 @@ function work(name: string): string {
 afterAll(() => {
   for (const dir of workDirs) rmSync(dir, { recursive: true, force: true });
 });
+// verify keeps a copy of the archive for restore in the run's temporary directory, which the CLI
+// removes at exit; here that directory is in a work area of this file's, removed with it, so the
+// tests that verify without restoring leave nothing in /tmp.
+openRunTemp(work('run-area'));
 
 describeTier('fixture', missing)('NETFS backup and restore (real tar, zstd, gpg)', () => {
   it('mkbackuponly --root backs up a tree that restores with contents, modes, owners, xattrs, ACLs, holes, links and fifos intact, and leaves the output dir and excludes out', async () => {
