@@ -23,7 +23,8 @@ import { RUN_NAME, runName, type StickRun, stickMenu } from './stick-menu.js';
  *   3. the host's runs beyond usb.retain are removed, oldest first, and interrupted ones with them;
  *   4. lifeboat/grub.cfg is written again from every run.json on the stick, newest first;
  *   5. the BIOS boot code (sector 0, the BIOS boot partition) and the EFI System partition's file
- *      system are written: the same bytes at every write, one GRUB for every host on the stick.
+ *      system are written where they differ: the same bytes at every write (one GRUB for every
+ *      host on the stick), so only a stick's first write (or a new lifeboat's) changes them.
  *
  * Only lifeboat/HOST/RUN directories are ever removed: usb:// backups beside them
  * (lifeboat/HOST/<backup id>/) keep their own retention (backup.keep).
@@ -187,12 +188,19 @@ async function writeBootAreas(
       cause: error,
     });
   });
+  // Each area is written only when it holds other bytes: after the first write they are the
+  // same, and a later write (or its interruption) never touches what boots the stick.
+  const writeIfChanged = async (bytes: Buffer, offset: number) => {
+    const current = Buffer.alloc(bytes.length);
+    await handle.read(current, 0, bytes.length, offset);
+    if (!current.equals(bytes)) await handle.write(bytes, 0, bytes.length, offset);
+  };
   try {
     if (stick.biosBoot && core) {
-      await handle.write(mbrBootCode(bootImg, stick.biosBoot.startBytes / 512), 0, undefined, 0);
-      await handle.write(core, 0, core.length, stick.biosBoot.startBytes);
+      await writeIfChanged(mbrBootCode(bootImg, stick.biosBoot.startBytes / 512), 0);
+      await writeIfChanged(core, stick.biosBoot.startBytes);
     }
-    if (stick.efiSystem) await handle.write(espImg, 0, espImg.length, stick.efiSystem.startBytes);
+    if (stick.efiSystem) await writeIfChanged(espImg, stick.efiSystem.startBytes);
     await handle.sync();
   } catch (error) {
     throw new JobError(`output.url: writing ${stick.path} failed (${errorMessage(error)})`, {
