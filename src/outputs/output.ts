@@ -115,6 +115,14 @@ export interface PublishRequest {
   log: Log;
 }
 
+/**
+ * The USB drivers a rescue system booted from a stick needs to see the stick once it runs, that
+ * the host's kernel lacks (none on most kernels; both on Debian's cloud kernels).
+ */
+export function missingUsbDrivers(host: StagedHost): string[] {
+  return ['xhci_pci', 'usb_storage'].filter((name) => host.missingModules.includes(name));
+}
+
 /** The kernel arguments the serial console needs, before the rescue system's own. */
 export function consoleArguments(config: Config): string {
   return config.boot.serialConsole ? 'console=tty0 console=ttyS0,115200n8' : '';

@@ -7,6 +7,7 @@ import type { Config } from '../config/schema.js';
 import { errorMessage, JobError, LifeboatError } from '../errors.js';
 import type { Log } from '../log/log.js';
 import type { Output } from './output.js';
+import { stickUrl } from './usb.js';
 
 /**
  * output.url (ReaR OUTPUT_URL): after a build, its artifacts are copied to
@@ -48,7 +49,7 @@ export async function publishMedia(options: PublishOptions): Promise<string | un
   if (url === undefined) return undefined;
   // A stick the usb output writes gets its rescue system in its own layout (src/usb/), not a copy
   // of the artifacts.
-  if (config.output.methods.includes('usb') && url.startsWith('usb://')) return undefined;
+  if (stickUrl(config) !== undefined) return undefined;
   if (hostname === '' || hostname === '.' || hostname === '..' || hostname.includes('/')) {
     throw new JobError(`${KEY}: the host name "${hostname}" cannot be a directory name`);
   }

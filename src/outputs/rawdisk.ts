@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { copyOutOfContainer } from '../engine/container-files.js';
 import { menuArguments, runBuilderStep } from './builder-step.js';
-import type { Output, StagedRescue } from './output.js';
+import { missingUsbDrivers, type Output, type StagedRescue } from './output.js';
 
 /**
  * RAWDISK (ReaR OUTPUT=RAWDISK): a disk image that boots on BIOS (syslinux) and UEFI (GRUB),
@@ -20,8 +20,6 @@ export function rawdiskArtifact(config: Config): string {
   return `${RAWDISK_FILE}${SUFFIX[config.rawdisk.compression]}`;
 }
 const MAKE_RAWDISK_SCRIPT = '/usr/lib/lifeboat/make-rawdisk';
-/** What a rescue system booted from a USB stick needs to see the stick once it runs. */
-const USB_STORAGE = ['xhci_pci', 'usb_storage'];
 /** The words make-rawdisk's --cmdline takes: none that syslinux or GRUB treat specially. */
 const CMDLINE_OK = /^[^"'\\\p{Cc}]*$/u;
 
@@ -61,7 +59,7 @@ export const rawdiskOutput: Output = {
 
   async make(rescue: StagedRescue) {
     rescue.say('raw disk image');
-    const noUsb = USB_STORAGE.filter((name) => rescue.host.missingModules.includes(name));
+    const noUsb = missingUsbDrivers(rescue.host);
     if (noUsb.length > 0)
       rescue.log.warn(
         `output rawdisk: the host's kernel has no ${noUsb.join(', ')}: written to a USB stick, the image boots, but the running rescue system does not see the stick (nor usb:// backups on it)`,

@@ -8,7 +8,13 @@ import { stickPath } from '../usb/stick.js';
 import type { StickRun } from '../usb/stick-menu.js';
 import { TREE, writeStick } from '../usb/write-stick.js';
 import { runBuilderStep } from './builder-step.js';
-import { consoleArguments, type Output, type StagedRescue, type WriteRequest } from './output.js';
+import {
+  consoleArguments,
+  missingUsbDrivers,
+  type Output,
+  type StagedRescue,
+  type WriteRequest,
+} from './output.js';
 
 /**
  * USB (ReaR OUTPUT=USB): rescue systems on a stick that `lifeboat format` made, several hosts and
@@ -26,10 +32,14 @@ const MAKE_USB_SCRIPT = '/usr/lib/lifeboat/make-usb';
 /** The words GRUB reads single-quoted in the stick's menu. */
 const CMDLINE_OK = /^[^"'\\$\p{Cc}]*$/u;
 
-/** The stick output.url names, or undefined when it names none (only the tree is made). */
-function stickUrl(config: Config): string | undefined {
+/**
+ * The stick the usb output writes: output.url when the usb output is asked for and the URL is
+ * usb://; undefined otherwise (only the tree is made, and output.url gets a copy as for any
+ * output).
+ */
+export function stickUrl(config: Config): string | undefined {
   const url = config.output.url;
-  return url?.startsWith('usb://') ? url : undefined;
+  return config.output.methods.includes('usb') && url?.startsWith('usb://') ? url : undefined;
 }
 
 /** The write half: the tree onto the stick `device` (a usb:// URL) names; returns what was written. */
@@ -75,7 +85,7 @@ export const usbOutput: Output = {
         'the capture names no host (its /etc/hostname is empty): the stick keeps each host under its name',
         { hint: 'Give the host a name (/etc/hostname) and capture again.' },
       );
-    const missing = ['xhci_pci', 'usb_storage'].filter((m) => host.missingModules.includes(m));
+    const missing = missingUsbDrivers(host);
     if (missing.length > 0)
       rescue.log.warn(
         `output usb: the host's kernel has no ${missing.join(', ')}: the stick boots, but the running rescue system does not see it (nor usb:// backups on it)`,

@@ -30,6 +30,25 @@ export function runName(now: Date): string {
   return `${iso.slice(0, 10).replaceAll('-', '')}.${iso.slice(11, 19).replaceAll(':', '')}`;
 }
 
+/**
+ * The name of a run written at `now`: a second after the newest of `existing` when the clock says
+ * that second or an earlier one (a clock set back, two writes in one second).
+ */
+export function nextRunName(now: Date, existing: readonly string[]): string {
+  const newest = existing
+    .filter((name) => RUN_NAME.test(name))
+    .sort()
+    .at(-1);
+  const name = runName(now);
+  if (newest === undefined || name > newest) return name;
+  return runName(new Date(Date.parse(`${when(newest).replace(' ', 'T')}Z`) + 1000));
+}
+
+/** Runs newest first; runs written in the same second by host name. */
+export function newestFirst(runs: readonly StickRun[]): StickRun[] {
+  return [...runs].sort((a, b) => b.run.localeCompare(a.run) || a.host.localeCompare(b.host));
+}
+
 /** 20261207.081502 → 2026-12-07 08:15:02 */
 function when(run: string): string {
   return `${run.slice(0, 4)}-${run.slice(4, 6)}-${run.slice(6, 8)} ${run.slice(9, 11)}:${run.slice(11, 13)}:${run.slice(13, 15)}`;
@@ -45,9 +64,7 @@ function quoted(words: readonly string[]): string {
  * run just written, whose settings (default entry, timeout, serial console) the menu takes.
  */
 export function stickMenu(runs: readonly StickRun[], newest: StickRun, ptuuid: string): string {
-  const ordered = [...runs].sort(
-    (a, b) => b.run.localeCompare(a.run) || a.host.localeCompare(b.host),
-  );
+  const ordered = newestFirst(runs);
   const lines = [
     '# lifeboat rescue stick: the boot menu, written by lifeboat at every write (edits are lost).',
   ];

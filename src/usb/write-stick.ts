@@ -10,7 +10,7 @@ import type { ToolRunner } from '../layout/capture.js';
 import type { Log } from '../log/log.js';
 import { embeddedCore, mbrBootCode } from './grub-bios.js';
 import { findStick, type Stick, tooSmall } from './stick.js';
-import { RUN_NAME, runName, type StickRun, stickMenu } from './stick-menu.js';
+import { newestFirst, nextRunName, RUN_NAME, type StickRun, stickMenu } from './stick-menu.js';
 
 /**
  * The usb output's write half: the tree its make half left (src/outputs/usb.ts) put on a stick
@@ -103,10 +103,8 @@ export async function writeStick(request: StickWriteRequest): Promise<StickWrite
   let menu: StickRun[];
   try {
     await data.open('write');
-    const existing = (await data.list(template.host).catch(() => [])).filter((n) =>
-      RUN_NAME.test(n),
-    );
-    const name = freshRunName(request.now ?? new Date(), existing);
+    const existing = await data.list(template.host).catch(() => []);
+    const name = nextRunName(request.now ?? new Date(), existing);
     written = `${template.host}/${name}`;
     const run: StickRun = { ...template, run: name };
     for (const file of TREE.rescue)
@@ -125,16 +123,6 @@ export async function writeStick(request: StickWriteRequest): Promise<StickWrite
   await writeBootAreas(stick, bootImg, core, espImg);
   for (const dir of removed) log.info(`output usb: removed ${STICK_DIR}/${dir} (usb.retain)`);
   return { stick, written: `${STICK_DIR}/${written}`, removed, menu };
-}
-
-/** The run's name: now, or a second after the newest run when the clock says otherwise. */
-function freshRunName(now: Date, existing: readonly string[]): string {
-  const taken = new Set(existing);
-  let when = now.getTime();
-  const newest = [...existing].sort().at(-1);
-  while (taken.has(runName(new Date(when))) || (newest && runName(new Date(when)) < newest))
-    when += 1000;
-  return runName(new Date(when));
 }
 
 /**
@@ -173,7 +161,7 @@ async function stickRuns(data: MountDestination): Promise<StickRun[]> {
       runs.push({ ...(JSON.parse(text) as StickRun), host, run: name });
     }
   }
-  return runs.sort((a, b) => b.run.localeCompare(a.run) || a.host.localeCompare(b.host));
+  return newestFirst(runs);
 }
 
 /** The boot code, GRUB's core image and the EFI System partition's file system. */
