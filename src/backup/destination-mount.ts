@@ -1,4 +1,4 @@
-import { rmdirSync } from 'node:fs';
+import { existsSync, rmdirSync } from 'node:fs';
 import { mkdtemp, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +27,12 @@ export interface MountSpec {
   /** cifs:// only: the user and password in the URL. */
   user?: string;
   password?: string;
+  /**
+   * usb:// only: how long to wait for the partition's node to appear. A stick shows up some
+   * seconds after it is plugged in, or after the rescue system it booted is up: an unattended
+   * recovery from it starts before udev has named it.
+   */
+  appearsWithinMs?: number;
 }
 
 export class MountDestination implements BackupDestination {
@@ -49,6 +55,7 @@ export class MountDestination implements BackupDestination {
 
   async open(purpose: 'write' | 'read' = 'write'): Promise<void> {
     if (this.inner) return;
+    await this.deviceAppeared();
     // In /tmp, not in the run's temporary directory: that one is removed recursively on exit,
     // and a recursive removal must never reach into a mounted backup server.
     const mountPoint = await mkdtemp(join(tmpdir(), 'lifeboat-backup-mnt-'));
@@ -90,6 +97,21 @@ export class MountDestination implements BackupDestination {
     });
     this.inner = new DirectoryDestination(this.display, join(mountPoint, this.spec.path), this.key);
     await this.inner.open(purpose);
+  }
+
+  /** A usb:// partition's node exists, waiting for udev to name a stick just plugged in. */
+  private async deviceAppeared(): Promise<void> {
+    const device = this.localDevice;
+    if (device === undefined || existsSync(device)) return;
+    const within = this.spec.appearsWithinMs ?? 0;
+    this.log.info(`waiting up to ${Math.round(within / 1000)} s for ${device} to appear`);
+    for (const until = Date.now() + within; Date.now() < until; ) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      if (existsSync(device)) return;
+    }
+    throw new JobError(`${this.key} ${this.display}: ${device} is not there`, {
+      hint: 'plug in the stick (or attach the disk) that holds it, or correct the URL',
+    });
   }
 
   write(path: string, data: Readable, access?: FileAccess): Promise<void> {

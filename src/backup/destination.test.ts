@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { HostFacts } from '../config/facts.js';
 import { loadConfig } from '../config/load.js';
-import { UsageError } from '../errors.js';
+import { JobError, UsageError } from '../errors.js';
 import { MemoryLog } from '../log/log.js';
 import { openDestination } from './destination.js';
-import type { MountDestination } from './destination-mount.js';
+import { MountDestination } from './destination-mount.js';
 import { nextBackupId } from './retention.js';
 
 const facts: HostFacts = { arch: 'x86_64', osId: 'debian', osIdLike: [], osVersion: '12' };
@@ -60,6 +60,33 @@ describe('backup.url', () => {
     });
     expect((await specOf('usb:///dev/disk/by-label/LBUSB/lifeboat')).source).toBe(
       '/dev/disk/by-label/LBUSB',
+    );
+  });
+
+  it('waits for a usb:// partition to appear, then says which is missing and what to do', async () => {
+    expect(
+      ((await destinationFor('usb:///dev/disk/by-label/LBUSB/x')) as MountDestination).spec,
+    ).toMatchObject({ appearsWithinMs: 60_000 });
+    const log = new MemoryLog();
+    const stick = new MountDestination(
+      'usb:///dev/disk/by-label/LIFEBOAT-NOT-HERE/lifeboat',
+      {
+        source: '/dev/disk/by-label/LIFEBOAT-NOT-HERE',
+        options: '',
+        path: 'lifeboat',
+        appearsWithinMs: 1000,
+      },
+      log,
+      'backup.url',
+    );
+    const error = await stick.open('read').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(JobError);
+    expect((error as JobError).message).toBe(
+      'backup.url usb:///dev/disk/by-label/LIFEBOAT-NOT-HERE/lifeboat: /dev/disk/by-label/LIFEBOAT-NOT-HERE is not there',
+    );
+    expect((error as JobError).hint).toMatch(/plug in the stick/);
+    expect(log.lines.map((l) => l.message).join('\n')).toContain(
+      'waiting up to 1 s for /dev/disk/by-label/LIFEBOAT-NOT-HERE',
     );
   });
 

@@ -15,6 +15,12 @@ import type { BackupDestination } from './destination-types.js';
 const FORMS =
   'file:///dir, nfs://server[:port]/export/path, cifs://server[:port]/share/path, usb:///dev/disk/by-label/LABEL/path or sftp://user@host[:port]/path';
 
+/**
+ * How long a usb:// destination waits for its partition: USB enumeration and udev take some
+ * seconds on real hardware, more in an emulator. Only a stick that is not there waits.
+ */
+const USB_APPEARS_WITHIN_MS = 60_000;
+
 /** What a destination needs besides its URL; backup.url and output.url share these. */
 export interface DestinationOptions {
   /** The configuration key the URL came from, as messages name it: backup.url, output.url. */
@@ -131,6 +137,7 @@ export function openDestinationUrl(
           source: `/${parts.slice(0, deviceParts).join('/')}`,
           options: options.mountOptions,
           path: parts.slice(deviceParts).join('/'),
+          appearsWithinMs: USB_APPEARS_WITHIN_MS,
         },
         log,
         key,
