@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { runTempParent } from '../util/run-temp.js';
@@ -62,6 +62,11 @@ export interface BootOptions {
    * without one GRUB draws no menu entries on any terminal, the serial one included.
    */
   videoCard?: boolean;
+  /**
+   * A network card on QEMU's user network (default true). False leaves the guest without any:
+   * what it does, it does with its disks alone.
+   */
+  network?: boolean;
   /** Every console line, as it arrives (for a demo, or a test's log). */
   onLine?: (line: string) => void;
   /**
@@ -84,7 +89,16 @@ export interface BootResult {
 
 const OVMF = '/usr/share/ovmf/OVMF.fd';
 
-function mediumArgs(medium: BootMedium, scratch: string): string[] {
+/**
+ * A copy of an image for QEMU to write to: holes stay holes (a sparse 2 GiB stick costs what it
+ * holds), and the copy does not block the event loop other guests' consoles are read on.
+ */
+async function scratchCopy(image: string, copy: string): Promise<string> {
+  await execa('cp', ['--sparse=always', image, copy]);
+  return copy;
+}
+
+async function mediumArgs(medium: BootMedium, scratch: string): Promise<string[]> {
   switch (medium.kind) {
     case 'kernel':
       return ['-kernel', medium.kernel, '-initrd', medium.initrd, '-append', medium.append];
@@ -99,8 +113,7 @@ function mediumArgs(medium: BootMedium, scratch: string): string[] {
       ];
     case 'usb': {
       // QEMU opens disks read-write; the image under test must stay as it was built.
-      const copy = join(scratch, 'usb.img');
-      copyFileSync(medium.image, copy);
+      const copy = await scratchCopy(medium.image, join(scratch, 'usb.img'));
       return [
         '-device',
         'qemu-xhci,id=xhci',
@@ -115,10 +128,7 @@ function mediumArgs(medium: BootMedium, scratch: string): string[] {
       return [];
     case 'disk': {
       let file = medium.image;
-      if (!medium.inPlace) {
-        file = join(scratch, 'disk.img');
-        copyFileSync(medium.image, file);
-      }
+      if (!medium.inPlace) file = await scratchCopy(medium.image, join(scratch, 'disk.img'));
       // bootindex: the firmware boots this disk, not one of `disks` after it.
       return [
         '-drive',
@@ -134,7 +144,8 @@ function mediumArgs(medium: BootMedium, scratch: string): string[] {
  * The guest's network card on QEMU's user network (the host is 10.0.2.2 from the guest); for a
  * network boot, with QEMU's TFTP server and DHCP boot file, and first in the boot order.
  */
-function networkArgs(medium: BootMedium): string[] {
+function networkArgs(medium: BootMedium, network: boolean): string[] {
+  if (!network && medium.kind !== 'network') return ['-nic', 'none'];
   if (medium.kind !== 'network')
     return ['-netdev', 'user,id=net0', '-device', 'virtio-net-pci,netdev=net0'];
   return [
@@ -147,6 +158,10 @@ function networkArgs(medium: BootMedium): string[] {
 
 export async function bootInQemu(options: BootOptions): Promise<BootResult> {
   const scratch = mkdtempSync(join(runTempParent(), 'lifeboat-qemu-'));
+  const medium = await mediumArgs(options.medium, scratch).catch((error: unknown) => {
+    rmSync(scratch, { recursive: true, force: true });
+    throw error;
+  });
   const args = [
     '-accel',
     'tcg,thread=multi',
@@ -165,8 +180,8 @@ export async function bootInQemu(options: BootOptions): Promise<BootResult> {
     '-monitor',
     'none',
     '-no-reboot',
-    ...networkArgs(options.medium),
-    ...mediumArgs(options.medium, scratch),
+    ...networkArgs(options.medium, options.network ?? true),
+    ...medium,
     ...(options.disks ?? []).flatMap((disk) => [
       '-drive',
       `file=${disk.file},if=none,id=disk-${disk.serial},format=raw,cache=unsafe`,
