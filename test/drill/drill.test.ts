@@ -11,7 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, expect, it } from 'vitest';
-import { bootInQemu, type Firmware, SIDE_BY_SIDE_CPUS } from '../../src/boot/qemu.js';
+import {
+  type BootMedium,
+  bootInQemu,
+  type Firmware,
+  SIDE_BY_SIDE_CPUS,
+} from '../../src/boot/qemu.js';
 import { lifeboat, ROOT, sandbox } from '../support/cli.js';
 import {
   copyDrillHostDisk,
@@ -24,22 +29,32 @@ import {
   runInDrillHost,
 } from '../support/drill-host.js';
 import { type PrivateSshd, startSshd } from '../support/sshd.js';
+import { formattedStick, withStickData } from '../support/stick.js';
 import { describeTier, engineMissing, qemuMissing } from '../support/tiers.js';
 
 /**
- * The disaster-recovery drill (test tier 4, docs/architecture.md). Steps 1 and 2 run once; steps 3 to 5
- * run for BIOS and for UEFI, each recovering the same backup onto its own blank disk:
+ * The disaster-recovery drill (test tier 4, docs/architecture.md). Step 1 runs once; steps 2 to 5
+ * run twice, side by side, each recovering the same backup onto its own blank disk: on BIOS from the rescue ISO
+ * and the backup server, on UEFI from a rescue stick alone.
  *
  *   1. the protected host (a real Debian disk: GPT, BIOS boot partition, ESP, LVM root and swap,
- *      ext4, GRUB for both firmwares) boots and runs lifeboat itself: `capture` (live: its layout
- *      too) and `mkbackuponly` to sftp:// on this machine's loopback (a private sshd, reached
- *      from the guest at 10.0.2.2); it fingerprints itself (every file's sha256, layout ids)
- *   2. here, `lifeboat build` makes its rescue ISO from that capture, with the configuration
- *      the host used (the recovery part and the sftp key go into the image, as asked)
+ *      ext4, GRUB for both firmwares, Debian's generic kernel) boots and runs lifeboat itself:
+ *      `capture` (live: its layout too) and `mkbackuponly` to sftp:// on this machine's loopback
+ *      (a private sshd, reached from the guest at 10.0.2.2); it fingerprints itself (every
+ *      file's sha256, layout ids)
+ *   2. here, `lifeboat build` makes its rescue media from that capture: for BIOS the ISO, with
+ *      the configuration the host used (the recovery part and the sftp key go into the image,
+ *      as asked); for UEFI a stick (below)
  *   3. the disk is lost: replaced by zeros of the same size
- *   4. the ISO boots with the blank disk; its default entry recovers unattended
- *      (lifeboat.recover=auto), then powers off. On BIOS, a first boot has its power cut 20 s
- *      into the restore: the recovery of the next boot must complete all the same
+ *   4. BIOS: the ISO boots with the blank disk; its default entry recovers unattended
+ *      (lifeboat.recover=auto) from the sftp:// server, then powers off.
+ *      UEFI: a stick made by `lifeboat format` holds the host's rescue system (the usb output,
+ *      built here from the same capture) and its backup (the archive the host sent to the
+ *      server, copied under the stick's usb:// backup URL: NETFS writes the same bytes to every
+ *      destination, and destinations.test writes usb:// itself). The machine boots it as a USB
+ *      stick with no network card at all, and the stick's default entry recovers unattended.
+ *      A first boot has its power cut 20 s into the restore: the recovery of the next boot
+ *      must complete all the same
  *   5. the recovered disk boots to the host's own marker and fingerprints itself again: every
  *      file is the same, but for what recovery regenerates on purpose (initramfs, GRUB's files);
  *      the partition, file system and swap ids and labels are the same; the same VG and LVs
@@ -84,6 +99,28 @@ boot:
 `;
 }
 
+/** The stick's data partition, as `lifeboat format` labels it, and the backups' directory on it. */
+const STICK_BACKUP_URL = 'usb:///dev/disk/by-label/LIFEBOAT-000/lifeboat';
+
+/**
+ * The configuration of the rescue stick: its rescue system recovers from the backup beside it,
+ * unattended; no server, no key.
+ */
+function stickConfig(stick: string): string {
+  return `backup:
+  method: netfs
+  url: ${STICK_BACKUP_URL}
+recovery:
+  afterUnattended: poweroff
+boot:
+  default: recover
+  timeout: 1
+output:
+  methods: [usb]
+  url: usb://${stick}
+`;
+}
+
 async function timed<T>(what: string, run: () => Promise<T>): Promise<T> {
   const started = Date.now();
   try {
@@ -96,8 +133,12 @@ async function timed<T>(what: string, run: () => Promise<T>): Promise<T> {
 interface BackedUpHost {
   /** What the host wrote: capture/, checksums.txt, blkid.txt, lvm.json, the logs. */
   out: string;
-  /** The rescue ISO built from its capture. */
-  iso: string;
+  /** The configuration it used (drill.yaml). */
+  configFile: string;
+  /** A line of the sftp key it used: in the ISO's rescue system, never in a log. */
+  keyLine: string;
+  /** The sftp:// server's directory: the host's backup under its name. */
+  backups: string;
   /** The size of its disk, for the blank one that replaces it. */
   diskBytes: number;
 }
@@ -105,8 +146,8 @@ interface BackedUpHost {
 let backedUp: Promise<BackedUpHost> | undefined;
 
 /**
- * Steps 1 and 2, once for both firmwares: the host boots (BIOS), captures itself and backs
- * itself up to sftp://, and its rescue ISO is built here. Both recoveries restore that backup.
+ * Step 1, once for both firmwares: the host boots (BIOS), captures itself and backs itself up
+ * to sftp://. Both recoveries restore that backup.
  */
 function backedUpHost(): Promise<BackedUpHost> {
   backedUp ??= (async () => {
@@ -152,32 +193,86 @@ ${fileChecksums}
     expect(hostLog('root-source.txt').trim()).toBe('/dev/mapper/drillvg-root');
     expect(hostLog('swaps.txt')).toMatch(/^\/dev\/(dm-\d+|mapper\/drillvg-swap)\s+partition$/m);
 
-    // 2. Its rescue ISO, built here from its capture, with the configuration the host used.
-    const box = sandbox();
-    const media = join(dir, 'media');
-    const built = await timed('lifeboat build (ISO) from the host capture', () =>
-      lifeboat(
-        [
-          'build',
-          '--capture',
-          join(host.out, 'capture'),
-          '--out',
-          media,
-          '--config',
-          join(dir, 'drill.yaml'),
-          ...box.sets,
-        ],
-        { env: box.env },
-      ),
-    );
-    expect(built.exitCode, built.all).toBe(0);
-    // The key to the backup is in the image because the configuration asks; never in a log.
-    expect(built.all).not.toContain(sshd.clientKey.split('\n')[1]);
+    // The key to the backup goes into the rescue image because the configuration asks; never
+    // into a log.
     expect(hostLog('mkbackuponly.log')).not.toContain(sshd.clientKey.split('\n')[1]);
-    return { out: host.out, iso: join(media, 'lifeboat.iso'), diskBytes: statSync(disk).size };
+    expect(sshd.clientKey.split('\n')[1]?.length).toBeGreaterThan(20);
+    return {
+      out: host.out,
+      configFile: join(dir, 'drill.yaml'),
+      keyLine: sshd.clientKey.split('\n')[1] ?? '',
+      backups: remote,
+      diskBytes: statSync(disk).size,
+    };
   })();
   return backedUp;
 }
+
+/** Step 2 (BIOS): the host's rescue ISO, built here from its capture with the configuration it used. */
+async function rescueIso(host: BackedUpHost): Promise<string> {
+  const box = sandbox();
+  const media = join(scratch, 'iso');
+  const built = await lifeboat(
+    [
+      'build',
+      '--capture',
+      join(host.out, 'capture'),
+      '--out',
+      media,
+      '--config',
+      host.configFile,
+      ...box.sets,
+    ],
+    { env: box.env },
+  );
+  expect(built.exitCode, built.all).toBe(0);
+  expect(built.all).not.toContain(host.keyLine);
+  return join(media, 'lifeboat.iso');
+}
+
+/**
+ * Step 2 (UEFI): formatted, the host's backup copied under the stick's backup URL, and
+ * the host's rescue system written to it by `lifeboat build` (output usb, output.url the stick).
+ */
+async function rescueStick(host: BackedUpHost): Promise<string> {
+  const dir = join(scratch, 'stick');
+  mkdirSync(dir);
+  const box = sandbox();
+  const stick = await formattedStick(box, join(dir, 'stick.img'), '2G');
+  await withStickData(stick, dir, (lifeboatDir) =>
+    execa('cp', ['--archive', `${host.backups}/.`, lifeboatDir]),
+  );
+  writeFileSync(join(dir, 'stick.yaml'), stickConfig(stick));
+  const built = await lifeboat(
+    [
+      'build',
+      '--capture',
+      join(host.out, 'capture'),
+      '--out',
+      join(dir, 'media'),
+      '--config',
+      join(dir, 'stick.yaml'),
+      ...box.sets,
+    ],
+    { env: box.env },
+  );
+  expect(built.exitCode, built.all).toBe(0);
+  expect(built.all).toMatch(/usb: written to usb:\/\/\S+ \(lifeboat\/fixture-drill\//);
+  return stick;
+}
+
+/**
+ * How each firmware's recovery boots: BIOS the ISO (and the network), UEFI the stick alone. The
+ * power cut goes to the longer of the two, so that the drill's two halves take about as long.
+ */
+const RECOVERIES: { firmware: Firmware; from: string; powerCut: boolean }[] = [
+  { firmware: 'bios', from: 'the rescue ISO and the sftp:// server', powerCut: false },
+  {
+    firmware: 'uefi',
+    from: 'a rescue stick alone, no network card, through a power cut',
+    powerCut: true,
+  },
+];
 
 describeTier('drill', why)(
   'disaster-recovery drill: back up, lose the disk, recover (QEMU)',
@@ -185,27 +280,45 @@ describeTier('drill', why)(
     // The two recoveries run side by side (it.concurrent), each guest on one virtual CPU: a core
     // each on these two-core machines (the drill takes 0.83 of its time one after the other,
     // bench/README.md).
-    for (const firmware of ['bios', 'uefi'] as Firmware[]) {
+    for (const { firmware, from, powerCut } of RECOVERIES) {
       it.concurrent(
-        `${firmware}: onto a blank disk, unattended; the host boots with every file and id as it was`,
+        `${firmware}: from ${from}, onto a blank disk, unattended; the host boots with every file and id as it was`,
         async () => {
           const host = await backedUpHost();
+          // 2. Its rescue medium, built here from its capture (the two builds run side by side).
+          const medium: BootMedium =
+            firmware === 'uefi'
+              ? {
+                  kind: 'usb',
+                  image: await timed('uefi: stick formatted, backup copied, usb output built', () =>
+                    rescueStick(host),
+                  ),
+                }
+              : {
+                  kind: 'cdrom',
+                  iso: await timed('bios: lifeboat build (ISO) from the host capture', () =>
+                    rescueIso(host),
+                  ),
+                };
+          // Without a network card, nothing but the stick can serve the recovery.
+          const network = medium.kind !== 'usb';
           // 3. The disk is lost: zeros, the same size.
           const disk = join(scratch, `${firmware}.img`);
           await execa('truncate', ['-s', String(host.diskBytes), disk]);
 
-          // 4a. (BIOS) A power cut 20 s into the restore: the next boot's recovery must complete,
-          // on disks that hold a half-restored system (it recreates nothing that is there already).
-          if (firmware === 'bios') {
+          // 4a. A power cut 20 s into the restore: the next boot's recovery must complete, on
+          // disks that hold a half-restored system (it recreates nothing that is there already).
+          if (powerCut) {
             const cut = new AbortController();
             let restoring = false;
             const first = await timed(
-              'bios: rescue boot + recovery, power cut 20 s into restore',
+              `${firmware}: rescue boot + recovery, power cut 20 s into restore`,
               () =>
                 bootInQemu({
                   firmware,
                   cpus: SIDE_BY_SIDE_CPUS,
-                  medium: { kind: 'cdrom', iso: host.iso },
+                  medium,
+                  network,
                   disks: [{ file: disk, serial: DRILL_HOST_SERIAL }],
                   ready: /lifeboat-recover: (succeeded|failed.*)/,
                   timeoutMs: 30 * 60_000,
@@ -222,12 +335,13 @@ describeTier('drill', why)(
             expect(first.ready, 'the recovery ended before the power cut').toBe(false);
           }
 
-          // 4. Boot the rescue ISO: its default entry recovers unattended, then powers off.
+          // 4. Boot the rescue medium: its default entry recovers unattended, then powers off.
           const recovery = await timed(`${firmware}: rescue boot + unattended recovery`, () =>
             bootInQemu({
               firmware,
               cpus: SIDE_BY_SIDE_CPUS,
-              medium: { kind: 'cdrom', iso: host.iso },
+              medium,
+              network,
               disks: [{ file: disk, serial: DRILL_HOST_SERIAL }],
               ready: /lifeboat-recover: (succeeded|failed.*)/,
               // Then until it powers itself off (recovery.afterUnattended): QEMU exiting ends the wait.
@@ -253,7 +367,7 @@ describeTier('drill', why)(
           expect(after.exitCode, after.console.slice(-3000)).toBe(0);
           // After the power cut, the rerun found the first run's partitions, LVM and file
           // systems, and skipped them (the recreate script's lines are in recover's log).
-          if (firmware === 'bios') {
+          if (powerCut) {
             expect(readFileSync(join(after.out, 'recover.log'), 'utf8')).toMatch(
               /partition table of \S+ exists, skipped/,
             );

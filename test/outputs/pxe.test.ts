@@ -34,7 +34,7 @@ const THIS_MAC = '52:54:00:4c:42:01';
 const OTHER_MAC = '52:54:00:4c:42:99';
 const READY = /^lifeboat-rescue: ready/;
 
-const { hostRoot, why } = await bootTierHost('host', () =>
+const { hostRoot, why } = await bootTierHost(() =>
   existsSync('/usr/bin/ganesha.nfsd') ? undefined : 'nfs-ganesha is not installed',
 );
 

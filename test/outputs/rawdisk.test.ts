@@ -28,7 +28,7 @@ const WHICH_DISK = [
 ].join('; ');
 const ANSWER = /^medium \S* is \S*\.\r?$/;
 
-const { hostRoot, why } = await bootTierHost('host', () =>
+const { hostRoot, why } = await bootTierHost(() =>
   existsSync('/usr/sbin/sfdisk') ? undefined : 'sfdisk is not installed (package fdisk)',
 );
 

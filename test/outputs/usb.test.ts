@@ -22,7 +22,7 @@ import { describeTier } from '../support/tiers.js';
 const READY = /^lifeboat-rescue: ready/;
 const SECOND_HOST = 'second-host';
 
-const { hostRoot, why } = await bootTierHost('host', () =>
+const { hostRoot, why } = await bootTierHost(() =>
   toolsMissing(['sfdisk', 'mkfs.vfat', 'mkfs.ext4', 'blkid', 'mount']),
 );
 

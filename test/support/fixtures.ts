@@ -20,7 +20,7 @@ export function fixturePrerequisitesMissing(): string | undefined {
 
 const made = new Map<string, Promise<Fixture>>();
 
-export function debianFixture(name: 'host' | 'drill' | 'usb' = 'host'): Promise<Fixture> {
+export function debianFixture(name: 'host' | 'drill' = 'host'): Promise<Fixture> {
   const already = made.get(name);
   if (already) return already;
   const making = (async (): Promise<Fixture> => {

@@ -83,11 +83,10 @@ export function mediaBuilds(
  * needs, worked out by the caller).
  */
 export async function bootTierHost(
-  fixture: 'host' | 'usb',
   more: () => string | undefined = () => undefined,
 ): Promise<{ hostRoot: string; why: string | undefined }> {
   const engineWhy = await engineMissing();
-  const made = await debianFixture(fixture);
+  const made = await debianFixture('host');
   return {
     hostRoot: 'root' in made ? made.root : '',
     why: engineWhy ?? ('missing' in made ? made.missing : undefined) ?? qemuMissing() ?? more(),
