@@ -174,14 +174,17 @@ function backedUpHost(): Promise<BackedUpHost> {
 lifeboat() { LIFEBOAT_VERSION=drill node /run/drill/in/lifeboat.mjs --config /run/drill/in/drill.yaml "$@"; }
 findmnt -no SOURCE / >root-source.txt
 swapon --show=NAME,TYPE --noheadings >swaps.txt
-lifeboat capture --out /run/drill/out/capture >capture.log 2>&1
-lifeboat mkbackuponly >mkbackuponly.log 2>&1
-${fileChecksums}
+# Each stage's milliseconds into stages.txt, for the drill's timings.
+stage() { local t0; t0=$(date +%s%N); "\${@:2}"; echo "$1 $(( ($(date +%s%N) - t0) / 1000000 ))" >>stages.txt; }
+stage capture lifeboat capture --out /run/drill/out/capture >capture.log 2>&1
+stage mkbackuponly lifeboat mkbackuponly >mkbackuponly.log 2>&1
+stage fingerprint eval '${fileChecksums}'
 `,
         timeoutMs: 20 * 60_000,
       }),
     );
     results.push(host);
+    timings.push(...guestTimes('host', host));
     const hostLog = (name: string) =>
       existsSync(join(host.out, name)) ? readFileSync(join(host.out, name), 'utf8') : '';
     expect(
@@ -359,10 +362,16 @@ describeTier('drill', why)(
               firmware,
               cpus: SIDE_BY_SIDE_CPUS,
               // And the log recover left in the system it recovered, for the stage times.
-              script: `set -euo pipefail\n${fileChecksums}\ncat /var/log/lifeboat/lifeboat-*-recover.log >recover.log || true\n`,
+              script: `set -euo pipefail
+t0=$(date +%s%N)
+${fileChecksums}
+echo "fingerprint $(( ($(date +%s%N) - t0) / 1000000 ))" >stages.txt
+cat /var/log/lifeboat/lifeboat-*-recover.log >recover.log || true
+`,
             }),
           );
           results.push(after);
+          timings.push(...guestTimes(`${firmware}: recovered host`, after));
           expect(after.hostname, after.console.slice(-3000)).toBe('fixture-drill');
           expect(after.exitCode, after.console.slice(-3000)).toBe(0);
           // After the power cut, the rerun found the first run's partitions, LVM and file
@@ -411,6 +420,17 @@ describeTier('drill', why)(
     }
   },
 );
+
+/** A drill host run's boot time and the stages its script timed (stages.txt), as timing lines. */
+function guestTimes(who: string, run: DrillResult): string[] {
+  const stages = join(run.out, 'stages.txt');
+  return [
+    `    ${who}: boot to its marker ${run.bootSeconds?.toFixed(1) ?? '-'} s`,
+    ...(existsSync(stages) ? readFileSync(stages, 'utf8').trim().split('\n') : [])
+      .map((line) => line.split(' '))
+      .map(([name, ms]) => `    ${who}: ${name} ${(Number(ms) / 1000).toFixed(1)} s`),
+  ];
+}
 
 /** blkid -o export as "DEVNAME UUID/PARTUUID/LABEL/TYPE" lines: the ids fstab and GRUB use. */
 function layoutIds(file: string): string[] {
