@@ -234,8 +234,9 @@ async function rescueIso(host: BackedUpHost): Promise<string> {
 }
 
 /**
- * Step 2 (UEFI): formatted, the host's backup copied under the stick's backup URL, and
- * the host's rescue system written to it by `lifeboat build` (output usb, output.url the stick).
+ * Step 2 (UEFI), the rescue stick: formatted, the host's backup copied under the stick's backup
+ * URL, and the host's rescue system written to it by `lifeboat build` (output usb, output.url
+ * the stick).
  */
 async function rescueStick(host: BackedUpHost): Promise<string> {
   const dir = join(scratch, 'stick');
@@ -266,7 +267,8 @@ async function rescueStick(host: BackedUpHost): Promise<string> {
 
 /**
  * How each firmware's recovery boots: BIOS the ISO (and the network), UEFI the stick alone. The
- * power cut goes to the longer of the two, so that the drill's two halves take about as long.
+ * power cut goes to the stick's half, the shorter one without it (its verify reads a local stick,
+ * not a server), so that the drill's two halves take about as long.
  */
 const RECOVERIES: { firmware: Firmware; from: string; powerCut: boolean }[] = [
   { firmware: 'bios', from: 'the rescue ISO and the sftp:// server', powerCut: false },
