@@ -142,7 +142,8 @@ async function mediumArgs(medium: BootMedium, scratch: string): Promise<string[]
 
 /**
  * The guest's network card on QEMU's user network (the host is 10.0.2.2 from the guest); for a
- * network boot, with QEMU's TFTP server and DHCP boot file, and first in the boot order.
+ * network boot, with QEMU's TFTP server and DHCP boot file, and first in the boot order; none
+ * when `network` is false (a network boot keeps its card).
  */
 function networkArgs(medium: BootMedium, network: boolean): string[] {
   if (!network && medium.kind !== 'network') return ['-nic', 'none'];

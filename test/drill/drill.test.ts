@@ -211,24 +211,30 @@ stage fingerprint eval '${fileChecksums}'
   return backedUp;
 }
 
-/** Step 2 (BIOS): the host's rescue ISO, built here from its capture with the configuration it used. */
-async function rescueIso(host: BackedUpHost): Promise<string> {
+/** `lifeboat build` of the host's capture into `out`, with the configuration file `config`. */
+async function buildFromCapture(host: BackedUpHost, out: string, config: string) {
   const box = sandbox();
-  const media = join(scratch, 'iso');
   const built = await lifeboat(
     [
       'build',
       '--capture',
       join(host.out, 'capture'),
       '--out',
-      media,
+      out,
       '--config',
-      host.configFile,
+      config,
       ...box.sets,
     ],
     { env: box.env },
   );
   expect(built.exitCode, built.all).toBe(0);
+  return built;
+}
+
+/** Step 2 (BIOS): the host's rescue ISO, built here from its capture with the configuration it used. */
+async function rescueIso(host: BackedUpHost): Promise<string> {
+  const media = join(scratch, 'iso');
+  const built = await buildFromCapture(host, media, host.configFile);
   expect(built.all).not.toContain(host.keyLine);
   return join(media, 'lifeboat.iso');
 }
@@ -247,20 +253,7 @@ async function rescueStick(host: BackedUpHost): Promise<string> {
     execa('cp', ['--archive', `${host.backups}/.`, lifeboatDir]),
   );
   writeFileSync(join(dir, 'stick.yaml'), stickConfig(stick));
-  const built = await lifeboat(
-    [
-      'build',
-      '--capture',
-      join(host.out, 'capture'),
-      '--out',
-      join(dir, 'media'),
-      '--config',
-      join(dir, 'stick.yaml'),
-      ...box.sets,
-    ],
-    { env: box.env },
-  );
-  expect(built.exitCode, built.all).toBe(0);
+  const built = await buildFromCapture(host, join(dir, 'media'), join(dir, 'stick.yaml'));
   expect(built.all).toMatch(/usb: written to usb:\/\/\S+ \(lifeboat\/fixture-drill\//);
   return stick;
 }
