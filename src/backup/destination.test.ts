@@ -8,6 +8,7 @@ import { JobError, UsageError } from '../errors.js';
 import { MemoryLog } from '../log/log.js';
 import { openDestination } from './destination.js';
 import { MountDestination } from './destination-mount.js';
+import type { TapeDestination } from './destination-tape.js';
 import { nextBackupId } from './retention.js';
 
 const facts: HostFacts = { arch: 'x86_64', osId: 'debian', osIdLike: [], osVersion: '12' };
@@ -87,6 +88,30 @@ describe('backup.url', () => {
     expect((error as JobError).hint).toMatch(/plug in the stick/);
     expect(log.lines.map((l) => l.message).join('\n')).toContain(
       'waiting up to 1 s for /dev/disk/by-label/LIFEBOAT-NOT-HERE',
+    );
+  });
+
+  it('takes a tape drive by its non-rewinding node, the one that keeps its place between files', async () => {
+    const specOf = async (url: string, sets: string[] = []) =>
+      ((await destinationFor(url, sets)) as TapeDestination).spec;
+    expect(await specOf('tape:///dev/nst0', ['output.dir=/srv/media'])).toEqual({
+      device: '/dev/nst0',
+      blockSize: 0,
+      label: 'LIFEBOAT',
+      filesBefore: 1,
+      manifestCopyDir: '/srv/media',
+    });
+    expect((await specOf('tape:///dev/st1')).device).toBe('/dev/nst1');
+    // OBDR: the archive follows the label, the ISO and the ISO's file marks (ReaR's fsf 3).
+    expect((await specOf('tape:///dev/nst0', ['output.methods=[obdr]'])).filesBefore).toBe(3);
+    expect(
+      (await specOf('tape:///dev/nst0', ['output.methods=[obdr]', 'tape.isoFileMarks=1']))
+        .filesBefore,
+    ).toBe(2);
+    const error = await destinationFor('tape:///dev/sdb').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as UsageError).message).toBe(
+      'backup.url tape:///dev/sdb: a tape:// URL names a tape device (tape:///dev/nst0)',
     );
   });
 

@@ -6,6 +6,7 @@ import type { Log } from '../log/log.js';
 import { DirectoryDestination } from './destination-file.js';
 import { MountDestination } from './destination-mount.js';
 import { hostKeySha256, SftpDestination } from './destination-sftp.js';
+import { TapeDestination } from './destination-tape.js';
 import type { BackupDestination } from './destination-types.js';
 
 /**
@@ -13,7 +14,7 @@ import type { BackupDestination } from './destination-types.js';
  * does that, so a bad URL is a usage error (exit 2) and an unreachable server a job error (exit 1).
  */
 const FORMS =
-  'file:///dir, nfs://server[:port]/export/path, cifs://server[:port]/share/path, usb:///dev/disk/by-label/LABEL/path or sftp://user@host[:port]/path';
+  'file:///dir, nfs://server[:port]/export/path, cifs://server[:port]/share/path, usb:///dev/disk/by-label/LABEL/path, sftp://user@host[:port]/path or tape:///dev/nst0';
 
 /**
  * How long a usb:// destination waits for its partition: USB enumeration and udev take some
@@ -31,6 +32,19 @@ export interface DestinationOptions {
   sftpKey?: string;
   /** The server's SHA256 host key fingerprint for sftp:// (backup.sftpHostKey). */
   sftpHostKey?: string;
+  /**
+   * tape:// only: the archive's block size, the tape's label, and the tape files before the
+   * archive (1, the label; with the obdr output the ISO and its file marks too).
+   */
+  tape?: { blockSize: number; label: string; filesBefore: number; manifestCopyDir?: string };
+}
+
+/**
+ * Tape files before a tape:// backup's archive: the label; with the obdr output also the rescue
+ * ISO and the file marks after it (tape.isoFileMarks: the ISO's own and the extra ones).
+ */
+export function tapeFilesBefore(config: Config): number {
+  return config.output.methods.includes('obdr') ? 1 + config.tape.isoFileMarks : 1;
 }
 
 /**
@@ -54,7 +68,19 @@ export function openDestination(config: Config, log: Log): BackupDestination {
       hint: `set backup.url to ${FORMS}`,
     });
   }
-  return openDestinationUrl(raw, backupServerOptions(config, 'backup.url'), log);
+  return openDestinationUrl(
+    raw,
+    {
+      ...backupServerOptions(config, 'backup.url'),
+      tape: {
+        blockSize: config.tape.blockSize,
+        label: config.tape.label,
+        filesBefore: tapeFilesBefore(config),
+        manifestCopyDir: config.output.dir,
+      },
+    },
+    log,
+  );
 }
 
 /**
@@ -142,6 +168,14 @@ export function openDestinationUrl(
         log,
         key,
       );
+    }
+    case 'tape': {
+      // Always the non-rewinding node: /dev/st0 rewinds whenever it is closed, between the files.
+      const device = path.replace(/^\/dev\/st(\d+)$/, '/dev/nst$1');
+      if (url.host !== '' || !/^\/dev\/nst\d+$/.test(device))
+        throw bad('a tape:// URL names a tape device (tape:///dev/nst0)');
+      if (!options.tape) throw bad('tape:// is for backups (backup.url)');
+      return new TapeDestination(display, { device, ...options.tape }, log, key);
     }
     case 'sftp': {
       if (!url.hostname || !url.username) {

@@ -60,8 +60,8 @@ export const netfsMethod: BackupMethod = {
   protectedDevices,
   rescue: {
     // tar and its compressors, gpg for encrypted archives, the clients of every URL scheme:
-    // mount.nfs, mount.cifs (nfs://, cifs://), curl (sftp://).
-    programs: ['tar', 'zstd', 'gzip', 'gpg', 'mount.nfs', 'mount.cifs', 'curl'],
+    // mount.nfs, mount.cifs (nfs://, cifs://), curl (sftp://), mt and dd (tape://).
+    programs: ['tar', 'zstd', 'gzip', 'gpg', 'mount.nfs', 'mount.cifs', 'curl', 'mt', 'dd'],
     packages: [],
   },
 };

@@ -75,6 +75,12 @@ export interface BootOptions {
    * are used as they are: the caller owns them (a test's blank disks, a marker disk).
    */
   disks?: { file: string; serial: string }[];
+  /**
+   * Tape drives served over iSCSI (iscsi://HOST:PORT/IQN/LUN), attached with QEMU's iSCSI client
+   * as SCSI generic devices on a virtio-scsi controller: the guest's st driver makes /dev/nst0,
+   * /dev/nst1... of them, in this order.
+   */
+  tapes?: string[];
 }
 
 export interface BootResult {
@@ -157,6 +163,24 @@ function networkArgs(medium: BootMedium, network: boolean): string[] {
   ];
 }
 
+/**
+ * scsi-generic passes every SCSI command through to the target, so the guest talks to the
+ * (emulated) drive itself: space over file marks, set the block size, read the write-protect bit.
+ */
+function tapeArgs(tapes: readonly string[]): string[] {
+  if (tapes.length === 0) return [];
+  return [
+    '-device',
+    'virtio-scsi-pci,id=tapes',
+    ...tapes.flatMap((url, i) => [
+      '-drive',
+      `file=${url},if=none,id=tape${i},format=raw`,
+      '-device',
+      `scsi-generic,drive=tape${i},bus=tapes.0`,
+    ]),
+  ];
+}
+
 export async function bootInQemu(options: BootOptions): Promise<BootResult> {
   const scratch = mkdtempSync(join(runTempParent(), 'lifeboat-qemu-'));
   const medium = await mediumArgs(options.medium, scratch).catch((error: unknown) => {
@@ -183,6 +207,7 @@ export async function bootInQemu(options: BootOptions): Promise<BootResult> {
     '-no-reboot',
     ...networkArgs(options.medium, options.network ?? true),
     ...medium,
+    ...tapeArgs(options.tapes ?? []),
     ...(options.disks ?? []).flatMap((disk) => [
       '-drive',
       `file=${disk.file},if=none,id=disk-${disk.serial},format=raw,cache=unsafe`,

@@ -48,6 +48,7 @@ export function builtinDefaults(env: NodeJS.ProcessEnv = process.env): ConfigLay
     pxe: { links: 'mac', macs: [], hostDirectory: false, removeOldLinks: false },
     rawdisk: { compression: 'none' },
     usb: { label: 'LIFEBOAT-000', filesystem: 'ext4', efiSizeMiB: 256, retain: 2 },
+    tape: { blockSize: 0, label: 'LIFEBOAT', isoBlockSize: 2048, isoFileMarks: 2 },
     ssh: { authorizedKeys: [] },
     network: { mode: 'dhcp' },
     recovery: {

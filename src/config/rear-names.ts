@@ -57,6 +57,8 @@ export const REAR_NAMES: RearName[] = [
     note: 'the program by name: gzip, xz or zstd; none keeps the sparse image (ReaR: gzip).',
   },
   { rear: 'USB_DEVICE_FILESYSTEM_LABEL', key: 'usb.label' },
+  { rear: 'TAPE_BLOCKSIZE', key: 'tape.blockSize' },
+  { rear: 'OBDR_BLOCKSIZE', key: 'tape.isoBlockSize' },
   {
     rear: 'USB_DEVICE_FILESYSTEM',
     key: 'usb.filesystem',

@@ -61,7 +61,9 @@ const backupSection = section({
   url: z
     .string()
     .min(1)
-    .describe('Where backups go: file://, nfs://, cifs://, sftp://, usb://. ReaR BACKUP_URL.'),
+    .describe(
+      'Where backups go: file://, nfs://, cifs://, sftp://, usb://, tape://. ReaR BACKUP_URL.',
+    ),
   mountOptions: z
     .string()
     .describe('Mount options for nfs:// and cifs:// URLs. ReaR BACKUP_OPTIONS.'),
@@ -230,6 +232,40 @@ const pxeSection = section({
     ),
 });
 
+const tapeSection = section({
+  blockSize: z
+    .number()
+    .int()
+    .min(0)
+    .max(16 * 1024 * 1024)
+    .describe(
+      'Bytes per block of a tape:// backup archive; 0 writes variable blocks (records of 64 KiB). ReaR TAPE_BLOCKSIZE.',
+    ),
+  label: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{8}$/, 'exactly 8 letters, digits, _ or - (ReaR reads no other length)')
+    .describe(
+      'The 8 characters at the start of a lifeboat tape, padded with zero bytes to 20 blocks of 512 (the OBDR header).',
+    ),
+  isoBlockSize: z
+    .number()
+    .int()
+    .min(512)
+    .max(1024 * 1024)
+    .refine((n) => n % 512 === 0, 'a multiple of 512')
+    .describe(
+      'Bytes per block of the rescue ISO on an OBDR tape (output obdr); drives boot it as a CD-ROM of 2048-byte sectors. ReaR OBDR_BLOCKSIZE.',
+    ),
+  isoFileMarks: z
+    .number()
+    .int()
+    .min(1)
+    .max(8)
+    .describe(
+      "File marks after the ISO on an OBDR tape: the backup starts after the label's one and these. 2 is ReaR's layout (its recovery spaces over 3).",
+    ),
+});
+
 const usbSection = section({
   label: z
     .string()
@@ -360,6 +396,7 @@ export const configSchema = z.object({
   pxe: pxeSection.optional(),
   rawdisk: rawdiskSection.optional(),
   usb: usbSection.optional(),
+  tape: tapeSection.optional(),
   ssh: sshSection.optional(),
   network: networkSection.optional(),
   recovery: recoverySection.optional(),

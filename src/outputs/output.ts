@@ -41,6 +41,13 @@ export interface Output {
    */
   write?(request: WriteRequest): Promise<string>;
   /**
+   * For outputs whose medium also carries the backup, after themselves (OBDR: the ISO at the
+   * start of the tape, the backup after it): mkbackup and mkbackuponly call it after their prep
+   * checks and before the backup's archive, with the artifacts in output.dir. Returns what it
+   * wrote, for the log. check() is also mkbackuponly's check for such an output.
+   */
+  writeBeforeBackup?(request: WriteBeforeBackupRequest): Promise<string>;
+  /**
    * After the build (and output.url's copy), the artifacts put where a server serves them, when
    * the configuration says where (pxe.url). Returns that place without credentials, or
    * undefined when the configuration names none.
@@ -105,6 +112,11 @@ export interface WriteRequest {
   outDir: string;
   /** The device to write to, as the user named it (usb:///dev/disk/by-label/LABEL). */
   device: string;
+  log: Log;
+}
+
+export interface WriteBeforeBackupRequest {
+  config: Config;
   log: Log;
 }
 

@@ -1,6 +1,7 @@
 import type { Config, OutputMethod } from '../config/schema.js';
 import { UsageError } from '../errors.js';
 import { isoOutput } from './iso.js';
+import { obdrOutput } from './obdr.js';
 import type { Output } from './output.js';
 import { pxeOutput } from './pxe.js';
 import { ramdiskOutput } from './ramdisk.js';
@@ -8,9 +9,9 @@ import { rawdiskOutput } from './rawdisk.js';
 import { usbOutput } from './usb.js';
 
 /**
- * Every output this version makes, by output.methods name: one line per output module. The
- * configuration schema knows more names (ReaR's: obdr); a name that is not
- * here is refused before any work.
+ * Every output this version makes, by output.methods name: one line per output module. A name
+ * the configuration schema knows that is not here (a site's own, registered below) is refused
+ * before any work.
  */
 const OUTPUTS = new Map<string, Output>([
   [isoOutput.name, isoOutput],
@@ -18,14 +19,15 @@ const OUTPUTS = new Map<string, Output>([
   [pxeOutput.name, pxeOutput],
   [rawdiskOutput.name, rawdiskOutput],
   [usbOutput.name, usbOutput],
+  [obdrOutput.name, obdrOutput],
 ]);
 
 /**
  * Adds an output module that lives outside this list (a site's own, a test's). Refuses a name
- * that is taken: an output is never replaced behind the user's back.
+ * that is taken unless `replace` says so: an output is never replaced behind the user's back.
  */
-export function registerOutput(output: Output): void {
-  if (OUTPUTS.has(output.name))
+export function registerOutput(output: Output, options: { replace?: boolean } = {}): void {
+  if (OUTPUTS.has(output.name) && !options.replace)
     throw new Error(`an output named ${output.name} is registered already`);
   OUTPUTS.set(output.name, output);
 }
@@ -56,4 +58,19 @@ export function requestedOutputs(config: Config): Output[] {
   if (problems.length > 0)
     throw new UsageError(problems.join('; '), { hint: 'Nothing was built or captured.' });
   return outputs;
+}
+
+/**
+ * The requested outputs that write to the backup's medium before the backup (writeBeforeBackup:
+ * OBDR), each checked against the configuration: mkbackuponly makes no media, yet writes these.
+ * One UsageError (exit 2) for everything they refuse.
+ */
+export function outputsBeforeBackup(config: Config): Output[] {
+  const outputs = config.output.methods
+    .map((name) => OUTPUTS.get(name))
+    .filter((output): output is Output => output?.writeBeforeBackup !== undefined);
+  const problems = [...new Set(outputs)].flatMap((output) => output.check(config));
+  if (problems.length > 0)
+    throw new UsageError(problems.join('; '), { hint: 'Nothing was written.' });
+  return [...new Set(outputs)];
 }

@@ -26,10 +26,12 @@ const HOST_SETS = [
   'recovery.afterUnattended=poweroff',
   'recovery.postScripts+=echo done',
   'layout.exclude+=/dev/sdz',
+  'tape.blockSize=262144',
+  'output.methods=[iso,obdr]',
 ];
 
 describe('the recovery configuration of the rescue image', () => {
-  it('gives the rescue system the host’s backup, recovery and layout sections, without the key', async () => {
+  it('gives the rescue system the host’s backup, recovery, layout and tape sections and output methods, without the key', async () => {
     const host = await loadConfig({ configDir: '/nonexistent', sets: HOST_SETS });
     const files = rescueRecoveryFiles(host.config);
     expect(files.map((f) => [f.path, f.mode])).toEqual([
@@ -43,6 +45,9 @@ describe('the recovery configuration of the rescue image', () => {
     expect(rescue.config.backup).toEqual(backup);
     expect(rescue.config.recovery).toEqual(host.config.recovery);
     expect(rescue.config.layout.exclude).toEqual(['/dev/sdz']);
+    // A tape's blocks, and where its backup starts (after an OBDR tape's ISO).
+    expect(rescue.config.tape).toEqual(host.config.tape);
+    expect(rescue.config.output.methods).toEqual(['iso', 'obdr']);
     expect(rescue.layers.map((l) => l.kind)).toContain('site');
   });
 

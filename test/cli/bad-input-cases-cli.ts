@@ -202,10 +202,10 @@ export const FLAG_AND_CONFIG_CASES: BadInputCase[] = [
   },
   {
     group: 'Configuration',
-    title: 'an output method this version cannot make',
+    title: 'an OBDR tape without a tape backup',
     args: ['mkrescue', '--root', '{dir}', '--set', 'output.methods=[obdr]'],
     exitCode: 2,
-    says: 'output.methods: obdr cannot be made by this version',
+    says: 'output obdr: the backup follows the ISO on the tape, so it needs backup.method netfs and backup.url tape:///dev/nstN (backup.url is not set)',
   },
   {
     group: 'Configuration',

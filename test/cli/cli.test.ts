@@ -181,11 +181,11 @@ describeTier('host', hostMissing())('lifeboat CLI', () => {
     );
   });
 
-  it('refuses an output or backup method this version does not have: exit 2, nothing captured or built', async () => {
+  it('refuses an output its configuration cannot make, and a backup method this version does not have: exit 2, nothing captured or built', async () => {
     for (const [set, said] of [
       [
         'output.methods=[obdr]',
-        /^lifeboat: output\.methods: obdr cannot be made by this version \(it makes iso, ramdisk, pxe, rawdisk, usb\)$/m,
+        /^lifeboat: output obdr: the backup follows the ISO on the tape, so it needs backup\.method netfs and backup\.url tape:\/\/\/dev\/nstN \(backup\.url is not set\)$/m,
       ],
       [
         'backup.method=tsm',

@@ -18,6 +18,22 @@ export const FINGERPRINT = `fingerprint() (
 )`;
 
 /**
+ * Shell lines for a rescue guest's script: hostFiles' tree made at $tree (/tmp/tree), named after
+ * the rescue system's host (whose backups recover looks for), with an empty directory and 4 MB
+ * that cannot be compressed; its fingerprint goes to source.fp.
+ */
+export const GUEST_TREE = `${FINGERPRINT}
+host=$(node -p "require('/etc/lifeboat/capture.json').identity.hostname")
+tree=/tmp/tree
+mkdir -p $tree/etc/app $tree/usr/bin $tree/var/empty
+echo "$host" >$tree/etc/hostname
+printf 'token=abc\\n' >$tree/etc/app/secret.conf; chmod 600 $tree/etc/app/secret.conf
+printf '#!/bin/sh\\necho tool\\n' >$tree/usr/bin/tool; chmod 755 $tree/usr/bin/tool
+head -c 4000000 /dev/urandom >$tree/usr/blob
+ln -s ../usr/bin/tool $tree/etc/tool-link
+fingerprint $tree >source.fp`;
+
+/**
  * A small tree of the host `hostname` to back up: modes, a link, a secret file, bytes that do not
  * compress. Returns its fingerprint.
  */

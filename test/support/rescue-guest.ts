@@ -44,6 +44,8 @@ export interface GuestRun {
    * (rescueMedia) on BIOS unless given (the PXE test boots its network tree).
    */
   boot?: { medium: BootMedium; firmware: Firmware };
+  /** Tape drives to attach (bootInQemu's `tapes`: iscsi:// URLs of test/support/tape.ts). */
+  tapes?: string[];
 }
 
 export interface GuestResult {
@@ -145,6 +147,7 @@ export async function runInRescueGuest(run: GuestRun): Promise<GuestResult> {
     commands: [{ send: command, expect: DONE }],
     timeoutMs: run.timeoutMs ?? 300_000,
     cpus: run.cpus,
+    tapes: run.tapes,
     disks: [
       ...run.disks.map((disk) => ({ file: disks[disk.serial] as string, serial: disk.serial })),
       { file: inImage, serial: 'lbin' },

@@ -24,9 +24,9 @@ import { describeTier, engineMissing } from '../support/tiers.js';
  * The seams, used the way the next outputs and backup methods will use them: a toy output and a
  * toy backup method, written as plain modules in a temporary directory (no file of lifeboat is
  * edited), registered through the registries, and run through mkrescue (a real build in the
- * builder container, the media copied to output.url), mkbackuponly and recover --into. They take
- * the names of outputs and methods this version does not have yet (obdr, external): the
- * configuration schema knows those names.
+ * builder container, the media copied to output.url), mkbackuponly and recover --into. The
+ * configuration schema knows only its own names: the toy output replaces obdr (explicitly), the
+ * toy method takes the name of one this version does not have yet (external).
  */
 const TOY_OUTPUT = `
 import { writeFile } from 'node:fs/promises';
@@ -126,7 +126,8 @@ describeTier('engine', engineWhy ?? fixtureWhy)(
       const { toyMethod } = (await import(pathToFileURL(join(box.dir, 'toy-method.mjs')).href)) as {
         toyMethod: (store: string) => BackupMethod;
       };
-      registerOutput(toyOutput);
+      // Every output name the schema knows is built in now: the toy takes obdr's place, saying so.
+      registerOutput(toyOutput, { replace: true });
       registerBackupMethod(toyMethod(store));
     });
 

@@ -2,6 +2,7 @@ import { backupFilesystems, backupHostname } from '../../backup/filesystems.js';
 import type { BackupMethod } from '../../backup/method.js';
 import { backupMethodFor } from '../../backup/methods.js';
 import type { Config } from '../../config/schema.js';
+import { outputsBeforeBackup } from '../../outputs/registry.js';
 import { builtinStep as step } from './step.js';
 
 /**
@@ -16,6 +17,18 @@ const methodOf = (config: Config) => backupMethodFor(config, 'backup') as Backup
 const BACKUP_CHECK = step('prep', 60, 'backup_destination', async (ctx) => {
   const where = await methodOf(ctx.config).check({ config: ctx.config, log: ctx.log });
   ctx.output(`${where} answers`);
+});
+
+/**
+ * Outputs whose medium carries the backup after them (obdr: the tape starts with the label and
+ * the rescue ISO from output.dir), written in this same run, before the archive.
+ */
+const MEDIUM_BEFORE_BACKUP = step('backup', 400, 'medium_before_backup', async (ctx) => {
+  for (const output of outputsBeforeBackup(ctx.config)) {
+    ctx.output(
+      `${output.name}: ${await output.writeBeforeBackup?.({ config: ctx.config, log: ctx.log })}`,
+    );
+  }
 });
 
 const BACKUP_ARCHIVE = step('backup', 500, 'backup_archive', async (ctx) => {
@@ -34,4 +47,4 @@ const BACKUP_ARCHIVE = step('backup', 500, 'backup_archive', async (ctx) => {
   ctx.output(`backup ${record.id}: ${record.summary} at ${record.where}`);
 });
 
-export const BACKUP_STEPS = [BACKUP_CHECK, BACKUP_ARCHIVE];
+export const BACKUP_STEPS = [BACKUP_CHECK, MEDIUM_BEFORE_BACKUP, BACKUP_ARCHIVE];
