@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:f
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { sandbox } from '../support/cli.js';
+import { GUEST_TREE } from '../support/host-files.js';
 import { type PrivateNfsServer, startNfsServer } from '../support/nfs-server.js';
 import { closedPort } from '../support/ports.js';
 import { type GuestResult, runInRescueGuest } from '../support/rescue-guest.js';
@@ -30,21 +31,8 @@ const LUKS_KEY = 'lifeboat-test-luks-key';
 
 function guestScript(nfsUrl: string, cifsUrl: string, unreachableUrl: string): string {
   return `set -uo pipefail
-host=$(node -p "require('/etc/lifeboat/capture.json').identity.hostname")
 # The tree to back up: modes, a link, an empty directory, and 4 MB that cannot be compressed.
-tree=/tmp/tree
-mkdir -p $tree/etc/app $tree/usr/bin $tree/var/empty
-echo "$host" >$tree/etc/hostname
-printf 'token=abc\\n' >$tree/etc/app/secret.conf; chmod 600 $tree/etc/app/secret.conf
-printf '#!/bin/sh\\necho tool\\n' >$tree/usr/bin/tool; chmod 755 $tree/usr/bin/tool
-head -c 4000000 /dev/urandom >$tree/usr/blob
-ln -s ../usr/bin/tool $tree/etc/tool-link
-fingerprint() (
-  cd "$1" || exit 1
-  find . -mindepth 1 -printf '%P %y %m %U:%G %l\\n' | LC_ALL=C sort
-  find . -type f -printf '%P\\0' | LC_ALL=C sort -z | xargs -0 sha256sum
-)
-fingerprint $tree >source.fp
+${GUEST_TREE}
 
 # The USB disk, as an administrator prepares one: a GPT partition with an ext4 labelled LBUSB.
 usb=$(readlink -f /dev/disk/by-id/virtio-usb)
