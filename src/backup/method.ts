@@ -46,6 +46,18 @@ export interface BackupMethod {
    * root before the initrd is packed) and Debian packages (installed like rescue.packages).
    */
   readonly rescue: { programs: readonly string[]; packages: readonly string[] };
+  /**
+   * Programs the rescue system takes from the protected host (a vendor client, the site's
+   * restore command): the capture requires them and copies them with their libraries, as it
+   * does rescue.requiredPrograms. Names on PATH or absolute paths.
+   */
+  hostPrograms?(config: Config): string[];
+  /**
+   * What is wrong with the configuration for `use`, one sentence each (the key first): checked
+   * with the method's lookup, before any work (exit 2). A backup needs what backs up, a restore
+   * (and a rescue image) what restores.
+   */
+  configProblems?(config: Config, use: 'rescue' | 'backup' | 'restore'): string[];
 }
 
 export interface CheckRequest {

@@ -1,21 +1,28 @@
 import type { Config } from '../config/schema.js';
 import { UsageError } from '../errors.js';
+import { externalMethod } from './external.js';
 import type { BackupMethod } from './method.js';
 import { netfsMethod } from './netfs.js';
 
 /**
  * Every backup method this version has, by backup.method name: one line per method module. The
- * configuration schema knows more names (ReaR's: rsync, tsm, networker, external,
- * requestrestore); a name that is not here is refused before any work.
+ * configuration schema knows more names (ReaR's: rsync, tsm, networker, requestrestore); a name
+ * that is not here is refused before any work.
  */
-const METHODS = new Map<string, BackupMethod>([[netfsMethod.name, netfsMethod]]);
+const METHODS = new Map<string, BackupMethod>([
+  [netfsMethod.name, netfsMethod],
+  [externalMethod.name, externalMethod],
+]);
 
 /**
  * Adds a method module that lives outside this list (a site's own, a test's). Refuses a name that
- * is taken: a method is never replaced behind the user's back.
+ * is taken unless `replace` says so: a method is never replaced behind the user's back.
  */
-export function registerBackupMethod(method: BackupMethod): void {
-  if (METHODS.has(method.name))
+export function registerBackupMethod(
+  method: BackupMethod,
+  options: { replace?: boolean } = {},
+): void {
+  if (METHODS.has(method.name) && !options.replace)
     throw new Error(`a backup method named ${method.name} is registered already`);
   METHODS.set(method.name, method);
 }
@@ -49,5 +56,15 @@ export function backupMethodFor(config: Config, use: MethodUse): BackupMethod | 
       `backup.method ${name} is not supported by this version (it has ${[...METHODS.keys()].join(', ')})`,
       { hint: 'Nothing was run. Choose a supported backup.method.' },
     );
+  const problems = method.configProblems?.(config, use) ?? [];
+  if (problems.length > 0) throw new UsageError(problems.join('; '), { hint: 'Nothing was run.' });
   return method;
+}
+
+/**
+ * The host programs the configured method's restore needs in the rescue system (hostPrograms):
+ * none for a method this version does not have, which the workflows refuse on their own.
+ */
+export function methodHostPrograms(config: Config): string[] {
+  return METHODS.get(config.backup.method)?.hostPrograms?.(config) ?? [];
 }

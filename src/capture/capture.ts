@@ -1,4 +1,5 @@
 import { isAbsolute, relative, resolve } from 'node:path';
+import { methodHostPrograms } from '../backup/methods.js';
 import type { Config } from '../config/schema.js';
 import { JobError } from '../errors.js';
 import { captureLayout } from '../layout/capture.js';
@@ -80,7 +81,8 @@ export async function captureHost(options: CaptureOptions): Promise<CaptureResul
 
   const programs = await step('programs and libraries', () =>
     capturePrograms(view, {
-      required: config.rescue.requiredPrograms,
+      // The backup method's restore programs are the host's (external.restore...).
+      required: [...config.rescue.requiredPrograms, ...methodHostPrograms(config)],
       optional: config.rescue.programs,
       libs: config.rescue.libs,
     }),

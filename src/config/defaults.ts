@@ -49,6 +49,7 @@ export function builtinDefaults(env: NodeJS.ProcessEnv = process.env): ConfigLay
     rawdisk: { compression: 'none' },
     usb: { label: 'LIFEBOAT-000', filesystem: 'ext4', efiSizeMiB: 256, retain: 2 },
     tape: { blockSize: 0, label: 'LIFEBOAT', isoBlockSize: 2048, isoFileMarks: 2 },
+    external: { check: [], backup: [], restore: [], ignoreExitCodes: [] },
     ssh: { authorizedKeys: [] },
     network: { mode: 'dhcp' },
     recovery: {

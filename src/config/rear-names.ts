@@ -60,6 +60,22 @@ export const REAR_NAMES: RearName[] = [
   { rear: 'TAPE_BLOCKSIZE', key: 'tape.blockSize' },
   { rear: 'OBDR_BLOCKSIZE', key: 'tape.isoBlockSize' },
   {
+    rear: 'EXTERNAL_CHECK',
+    key: 'external.check',
+    note: "a command's arguments, run without a shell (ReaR evaluates a string).",
+  },
+  {
+    rear: 'EXTERNAL_BACKUP',
+    key: 'external.backup',
+    note: "a command's arguments, run without a shell (ReaR evaluates a string).",
+  },
+  {
+    rear: 'EXTERNAL_RESTORE',
+    key: 'external.restore',
+    note: "a command's arguments, run without a shell; {target} is where to restore (ReaR: $TARGET_FS_ROOT).",
+  },
+  { rear: 'EXTERNAL_IGNORE_ERRORS', key: 'external.ignoreExitCodes' },
+  {
     rear: 'USB_DEVICE_FILESYSTEM',
     key: 'usb.filesystem',
     note: 'ext4 or xfs (ReaR: ext3 by default).',

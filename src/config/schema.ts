@@ -98,6 +98,26 @@ const backupSection = section({
     ),
 });
 
+/** A command as its arguments: run without a shell, so nothing in it is ever interpreted. */
+const command = (description: string) => z.array(z.string().min(1)).describe(description);
+
+const externalSection = section({
+  check: command(
+    'backup.method external: the command that checks the backup system answers, before a backup and before any disk changes at recovery (its arguments, no shell). ReaR EXTERNAL_CHECK.',
+  ),
+  backup: command(
+    'backup.method external: the command that backs the host up (its arguments, no shell; {root}, {hostname} are replaced). ReaR EXTERNAL_BACKUP.',
+  ),
+  restore: command(
+    'backup.method external: the command that restores into {target} in the rescue system (its arguments, no shell; {target}, {hostname}, {id} are replaced). ReaR EXTERNAL_RESTORE.',
+  ),
+  ignoreExitCodes: z
+    .array(z.number().int().min(1).max(255))
+    .describe(
+      'Exit codes of the external commands taken as success with a warning (rsync 24: files vanished). ReaR EXTERNAL_IGNORE_ERRORS.',
+    ),
+});
+
 /** The groups images/<image>/steps/prune-rootfs leaves out unless rescue.keep names them. */
 export const RESCUE_KEEP_GROUPS = [
   'python',
@@ -397,6 +417,7 @@ export const configSchema = z.object({
   rawdisk: rawdiskSection.optional(),
   usb: usbSection.optional(),
   tape: tapeSection.optional(),
+  external: externalSection.optional(),
   ssh: sshSection.optional(),
   network: networkSection.optional(),
   recovery: recoverySection.optional(),

@@ -13,5 +13,7 @@ export const mkbackup: Workflow = {
   check(config) {
     requestedOutputs(config);
     backupMethodFor(config, 'backup');
+    // The media it makes restore with the same method.
+    backupMethodFor(config, 'rescue');
   },
 };

@@ -190,6 +190,43 @@ describeTier('fixture', missing)('lifeboat capture of a Debian root', () => {
     expect(readdirSync(box.dir).filter((n) => n.includes('.partial-'))).toEqual([]);
   });
 
+  it("takes backup.method external's restore and check programs from the host, and refuses one the root lacks", async () => {
+    const out = join(box.dir, 'external');
+    const external = [
+      '--set',
+      'backup.method=external',
+      '--set',
+      'external.restore=[/usr/bin/rsync, -a, "server::backup/", "{target}/"]',
+      '--set',
+      'external.check=[curl, -sf, "http://backup.example/"]',
+    ];
+    const result = await lifeboat(['capture', '--out', out, ...settings, ...external], {
+      env: box.env,
+    });
+    expect(result.exitCode, result.all).toBe(0);
+    const found = manifestOf(out).programs.found.map((p) => [p.name, p.path]);
+    expect(found).toContainEqual(['/usr/bin/rsync', '/usr/bin/rsync']);
+    expect(found).toContainEqual(['curl', '/usr/bin/curl']);
+
+    const lacking = await lifeboat(
+      [
+        'capture',
+        '--out',
+        join(box.dir, 'external-lacking'),
+        ...settings,
+        '--set',
+        'backup.method=external',
+        '--set',
+        'external.restore=[/usr/local/sbin/site-restore]',
+      ],
+      { env: box.env },
+    );
+    expect(lacking.exitCode).toBe(1);
+    expect(lacking.stderr).toContain(
+      'the root lacks 1 required program(s): /usr/local/sbin/site-restore; nothing was written',
+    );
+  });
+
   describe('after a package is added', () => {
     let copy: string;
     beforeAll(async () => {

@@ -25,8 +25,8 @@ import { describeTier, engineMissing } from '../support/tiers.js';
  * toy backup method, written as plain modules in a temporary directory (no file of lifeboat is
  * edited), registered through the registries, and run through mkrescue (a real build in the
  * builder container, the media copied to output.url), mkbackuponly and recover --into. The
- * configuration schema knows only its own names: the toy output replaces obdr (explicitly), the
- * toy method takes the name of one this version does not have yet (external).
+ * configuration schema knows only its own names: the toy output replaces obdr and the toy method
+ * external, each explicitly.
  */
 const TOY_OUTPUT = `
 import { writeFile } from 'node:fs/promises';
@@ -128,7 +128,7 @@ describeTier('engine', engineWhy ?? fixtureWhy)(
       };
       // Every output name the schema knows is built in now: the toy takes obdr's place, saying so.
       registerOutput(toyOutput, { replace: true });
-      registerBackupMethod(toyMethod(store));
+      registerBackupMethod(toyMethod(store), { replace: true });
     });
 
     it('mkrescue builds with the toy output, and output.url gets the media', async () => {
