@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { HostFacts } from '../config/facts.js';
 import { loadConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
 import { JobError, UsageError } from '../errors.js';
 import { MemoryLog } from '../log/log.js';
 import { externalMethod } from './external.js';
@@ -33,6 +34,16 @@ async function configWith(sets: string[]) {
 const list = (args: string[]) => `[${args.map((a) => JSON.stringify(a)).join(', ')}]`;
 
 describe('backup.method external', () => {
+  /** A backup of the test's host tree as web1, as mkbackuponly asks for one. */
+  const backUp = (config: Config, log: MemoryLog) =>
+    externalMethod.backup({
+      config,
+      log,
+      hostRoot: host,
+      filesystems: ['/'],
+      hostname: 'web1',
+      alwaysExclude: [],
+    });
   const store = join(scratch, 'store');
   const host = join(scratch, 'host');
   mkdirSync(join(host, 'etc'), { recursive: true });
@@ -49,14 +60,7 @@ describe('backup.method external', () => {
     const config = await configWith(tarSets);
     const log = new MemoryLog();
     expect(await externalMethod.check({ config, log })).toBe('external backup (tar)');
-    const made = await externalMethod.backup({
-      config,
-      log,
-      hostRoot: host,
-      filesystems: ['/'],
-      hostname: 'web1',
-      alwaysExclude: [],
-    });
+    const made = await backUp(config, log);
     expect(made.id).toMatch(/^\d{8}T\d{6}Z$/);
     expect(existsSync(join(store, 'web1.tar'))).toBe(true);
 
@@ -80,14 +84,7 @@ describe('backup.method external', () => {
       `external.backup=${list(['printf', '%s\\n', `$(touch ${marker})`, 'second line'])}`,
     ]);
     const log = new MemoryLog();
-    await externalMethod.backup({
-      config,
-      log,
-      hostRoot: host,
-      filesystems: ['/'],
-      hostname: 'web1',
-      alwaysExclude: [],
-    });
+    await backUp(config, log);
     expect(existsSync(marker)).toBe(false);
     const said = log.lines.map((l) => l.message);
     expect(said).toContain(`printf: $(touch ${marker})`);
@@ -98,16 +95,7 @@ describe('backup.method external', () => {
     const config = await configWith([
       `external.backup=${list(['sh', '-c', 'echo "server refused the login" >&2; exit 12'])}`,
     ]);
-    const error = await externalMethod
-      .backup({
-        config,
-        log: new MemoryLog(),
-        hostRoot: host,
-        filesystems: ['/'],
-        hostname: 'web1',
-        alwaysExclude: [],
-      })
-      .catch((e: unknown) => e);
+    const error = await backUp(config, new MemoryLog()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(JobError);
     expect((error as JobError).message).toBe(
       'external.backup: sh exited 12: server refused the login',
@@ -120,14 +108,7 @@ describe('backup.method external', () => {
       'external.ignoreExitCodes=[1]',
     ]);
     const log = new MemoryLog();
-    await externalMethod.backup({
-      config,
-      log,
-      hostRoot: host,
-      filesystems: ['/'],
-      hostname: 'web1',
-      alwaysExclude: [],
-    });
+    await backUp(config, log);
     expect(log.lines.filter((l) => l.level === 'warn').map((l) => l.message)).toEqual([
       'external.backup: false exited 1, taken as success (external.ignoreExitCodes)',
     ]);
