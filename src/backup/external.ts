@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { access, lstat, readdir } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
 import type { Config } from '../config/schema.js';
@@ -13,6 +13,7 @@ import type {
   RestoreResult,
   VerifyRequest,
 } from './method.js';
+import { treeSize } from './tree-size.js';
 
 /**
  * external (ReaR BACKUP=EXTERNAL): the site's own backup and restore commands, from
@@ -228,18 +229,4 @@ function environment(values: Placeholders): Record<string, string> {
   if (values.filesystems) env.LIFEBOAT_FILESYSTEMS = values.filesystems.join('\n');
   if (values.exclude) env.LIFEBOAT_EXCLUDE = values.exclude.join('\n');
   return env;
-}
-
-/** Entries and bytes under `dir` (links not followed), for the restore's summary line. */
-async function treeSize(dir: string): Promise<{ entries: number; bytes: number }> {
-  let entries = 0;
-  let bytes = 0;
-  const names = await readdir(dir, { recursive: true }).catch(() => [] as string[]);
-  for (const name of names) {
-    const info = await lstat(join(dir, name)).catch(() => undefined);
-    if (!info) continue;
-    entries += 1;
-    if (info.isFile()) bytes += info.size;
-  }
-  return { entries, bytes };
 }

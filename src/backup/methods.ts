@@ -3,15 +3,17 @@ import { UsageError } from '../errors.js';
 import { externalMethod } from './external.js';
 import type { BackupMethod } from './method.js';
 import { netfsMethod } from './netfs.js';
+import { requestRestoreMethod } from './requestrestore.js';
 
 /**
  * Every backup method this version has, by backup.method name: one line per method module. The
- * configuration schema knows more names (ReaR's: rsync, tsm, networker, requestrestore); a name
- * that is not here is refused before any work.
+ * configuration schema knows more names (ReaR's: rsync, tsm, networker); a name that is not here
+ * is refused before any work.
  */
 const METHODS = new Map<string, BackupMethod>([
   [netfsMethod.name, netfsMethod],
   [externalMethod.name, externalMethod],
+  [requestRestoreMethod.name, requestRestoreMethod],
 ]);
 
 /**

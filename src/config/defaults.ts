@@ -50,6 +50,15 @@ export function builtinDefaults(env: NodeJS.ProcessEnv = process.env): ConfigLay
     usb: { label: 'LIFEBOAT-000', filesystem: 'ext4', efiSizeMiB: 256, retain: 2 },
     tape: { blockSize: 0, label: 'LIFEBOAT', isoBlockSize: 2048, isoFileMarks: 2 },
     external: { check: [], backup: [], restore: [], ignoreExitCodes: [] },
+    requestrestore: {
+      text: 'The disks are recreated and mounted at {target}. Restore the files there, then create {finished} (or {abort} to stop the recovery).',
+      command: [],
+      finishedFile: '.lifeboat-restore-finished',
+      abortFile: '.lifeboat-restore-abort',
+      readyFile: '.lifeboat-restore-ready',
+      pollSeconds: 5,
+      timeoutMinutes: 0,
+    },
     ssh: { authorizedKeys: [] },
     network: { mode: 'dhcp' },
     recovery: {

@@ -75,6 +75,22 @@ export const REAR_NAMES: RearName[] = [
     note: "a command's arguments, run without a shell; {target} is where to restore (ReaR: $TARGET_FS_ROOT).",
   },
   { rear: 'EXTERNAL_IGNORE_ERRORS', key: 'external.ignoreExitCodes' },
+  { rear: 'REQUESTRESTORE_TEXT', key: 'requestrestore.text' },
+  {
+    rear: 'REQUESTRESTORE_COMMAND',
+    key: 'requestrestore.command',
+    note: "a command's arguments, run without a shell.",
+  },
+  {
+    rear: 'REQUESTRESTORE_FINISHED_FILE',
+    key: 'requestrestore.finishedFile',
+    note: 'relative to the target (ReaR: an absolute path under /mnt/local).',
+  },
+  {
+    rear: 'REQUESTRESTORE_ABORT_FILE',
+    key: 'requestrestore.abortFile',
+    note: 'relative to the target (ReaR: an absolute path under /mnt/local).',
+  },
   {
     rear: 'USB_DEVICE_FILESYSTEM',
     key: 'usb.filesystem',

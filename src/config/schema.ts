@@ -118,6 +118,51 @@ const externalSection = section({
     ),
 });
 
+/** A file under the restore target: a name or relative path, never one that leaves it. */
+const targetFile = (description: string) =>
+  z
+    .string()
+    .regex(/^(?!\/)(?!.*(^|\/)\.\.(\/|$)).+$/, 'a path relative to the target, without ..')
+    .describe(description);
+
+const requestRestoreSection = section({
+  text: z
+    .string()
+    .min(1)
+    .describe(
+      'What recovery says when the disks are ready for someone else to restore into ({target}, {finished}, {abort} are replaced). ReaR REQUESTRESTORE_TEXT.',
+    ),
+  command: command(
+    'A command run when the disks are ready (its arguments, no shell; e.g. [bash] for a person): exit 0 means restored, anything else stops the recovery. Empty: wait for finishedFile or abortFile. ReaR REQUESTRESTORE_COMMAND.',
+  ),
+  finishedFile: targetFile(
+    'The file under the target whose appearance says the restore is done. ReaR REQUESTRESTORE_FINISHED_FILE.',
+  ),
+  abortFile: targetFile(
+    'The file under the target whose appearance stops the recovery. ReaR REQUESTRESTORE_ABORT_FILE.',
+  ),
+  readyFile: targetFile(
+    'Written under the target when the disks are ready to receive the restore (JSON: host, target, the two files), removed when it ends.',
+  ),
+  readyUrl: z
+    .string()
+    .url()
+    .describe(
+      'URL POSTed the same JSON when the disks are ready, so another system can start the restore; one that does not answer is a warning.',
+    ),
+  pollSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(3600)
+    .describe('How often finishedFile and abortFile are looked for.'),
+  timeoutMinutes: z
+    .number()
+    .int()
+    .min(0)
+    .describe('How long to wait for them; 0 waits as long as it takes.'),
+});
+
 /** The groups images/<image>/steps/prune-rootfs leaves out unless rescue.keep names them. */
 export const RESCUE_KEEP_GROUPS = [
   'python',
@@ -418,6 +463,7 @@ export const configSchema = z.object({
   usb: usbSection.optional(),
   tape: tapeSection.optional(),
   external: externalSection.optional(),
+  requestrestore: requestRestoreSection.optional(),
   ssh: sshSection.optional(),
   network: networkSection.optional(),
   recovery: recoverySection.optional(),
@@ -469,4 +515,5 @@ type OptionalKeys =
   | 'rootPasswordHash'
   | 'file'
   | 'version'
-  | 'notifyUrl';
+  | 'notifyUrl'
+  | 'readyUrl';

@@ -3,7 +3,13 @@
  * secret like any key marked secret: the log redacts it, `dump` shows <redacted>, and what is
  * written for anyone to read (a build manifest) leaves the URL out.
  */
-export const URL_KEYS = ['backup.url', 'output.url', 'pxe.url', 'recovery.notifyUrl'] as const;
+export const URL_KEYS = [
+  'backup.url',
+  'output.url',
+  'pxe.url',
+  'recovery.notifyUrl',
+  'requestrestore.readyUrl',
+] as const;
 
 /** The URL's password as written and as decoded, or [] when it has none (or is no URL). */
 export function urlPasswords(value: string): string[] {

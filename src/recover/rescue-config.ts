@@ -6,8 +6,8 @@ import { KEY_WITHHELD_FILE, URL_PASSWORDS_WITHHELD_FILE } from './backup-key.js'
 
 /**
  * The recovery configuration the build puts into the rescue system, so `lifeboat recover` there
- * needs no flags: the host's effective `backup`, `recovery`, `layout`, `tape` and `external`
- * sections, and `output.methods` (where a tape's backup is), as the rescue system's site layer
+ * needs no flags: the host's effective `backup`, `recovery`, `layout`, `tape`, `external` and
+ * `requestrestore` sections, and `output.methods` (where a tape's backup is), as the rescue system's site layer
  * (/etc/lifeboat/site.yaml, read by its lifeboat like any site file).
  *
  * Secrets in them (backup.encryptionKey, the backup's login key, layout.luksKey) go in only when
@@ -23,7 +23,14 @@ import { KEY_WITHHELD_FILE, URL_PASSWORDS_WITHHELD_FILE } from './backup-key.js'
  * reads it before YAML could be parsed (no lifeboat runs that early): one `mode` setting line in
  * the format of the other /etc/lifeboat/network.* files (skel/default/init, "3. network").
  */
-export const RECOVERY_SECTIONS = ['backup', 'recovery', 'layout', 'tape', 'external'] as const;
+export const RECOVERY_SECTIONS = [
+  'backup',
+  'recovery',
+  'layout',
+  'tape',
+  'external',
+  'requestrestore',
+] as const;
 
 export interface RescueFile {
   /** Relative to the rescue root. */
@@ -84,7 +91,7 @@ export function rescueRecoveryFiles(config: Config): RescueFile[] {
       path: 'etc/lifeboat/site.yaml',
       content: [
         '# The recovery configuration of the host this rescue system was made for (lifeboat build):',
-        `# its backup, recovery, layout, tape and external sections and output.methods${embed ? ', secrets included (recovery.embedBackupKey)' : ', without secrets'}.`,
+        `# its backup, recovery, layout, tape, external and requestrestore sections and output.methods${embed ? ', secrets included (recovery.embedBackupKey)' : ', without secrets'}.`,
         stringify(sections, { sortMapEntries: true }),
       ].join('\n'),
       // Private either way: it says where the backups are.

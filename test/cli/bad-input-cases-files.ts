@@ -212,7 +212,7 @@ export const FILE_CASES: BadInputCase[] = [
     title: 'a backup method this version does not have',
     args: ['mkbackuponly', '--root', '{dir}', '--set', 'backup.method=tsm'],
     exitCode: 2,
-    says: 'backup.method tsm is not supported by this version (it has netfs, external)',
+    says: 'backup.method tsm is not supported by this version (it has netfs, external, requestrestore)',
   },
   {
     group: 'Backup and recover',
@@ -220,6 +220,13 @@ export const FILE_CASES: BadInputCase[] = [
     args: ['mkbackuponly', '--root', '{dir}', '--set', 'backup.method=external'],
     exitCode: 2,
     says: 'backup.method external needs external.backup: it is empty',
+  },
+  {
+    group: 'Backup and recover',
+    title: 'a backup with backup.method requestrestore',
+    args: ['mkbackuponly', '--root', '{dir}', '--set', 'backup.method=requestrestore'],
+    exitCode: 2,
+    says: 'backup.method requestrestore makes no backup: at recovery someone else restores the files (use lifeboat mkrescue)',
   },
   {
     group: 'Backup and recover',
