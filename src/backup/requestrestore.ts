@@ -6,7 +6,7 @@ import { execa } from 'execa';
 import type { Config } from '../config/schema.js';
 import { JobError } from '../errors.js';
 import type { Log } from '../log/log.js';
-import { basicAuthOf } from '../recover/notify.js';
+import { postJson } from '../recover/notify.js';
 import type { BackupMethod, BackupRecord, RestoreRequest, RestoreResult } from './method.js';
 import { treeSize } from './tree-size.js';
 
@@ -80,7 +80,9 @@ export const requestRestoreMethod: BackupMethod = {
     await rm(signal.abortFile, { force: true });
     await writeFile(readyFile, `${JSON.stringify(signal, null, 2)}\n`, { mode: 0o600 });
     try {
-      await callReadyUrl(settings.readyUrl, signal, log);
+      // A URL that does not answer is a warning: the ready file is there either way.
+      if (settings.readyUrl !== undefined)
+        await postJson(settings.readyUrl, signal, 'requestrestore.readyUrl', log);
       log.info(
         settings.text
           .replaceAll('{target}', target)
@@ -151,25 +153,4 @@ async function runCommand(
       `the restore was given up: requestrestore.command ${program} ${done.isCanceled ? 'was stopped' : `exited ${done.exitCode}`}`,
       { hint: 'the disks stay as they are; run lifeboat recover again to start over' },
     );
-}
-
-/** POSTs the ready signal; a URL that does not answer is a warning (the ready file is there). */
-async function callReadyUrl(url: string | undefined, signal: ReadySignal, log: Log): Promise<void> {
-  if (url === undefined) return;
-  try {
-    const { target, authorization } = basicAuthOf(url);
-    const response = await fetch(target, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        ...(authorization ? { authorization } : {}),
-      },
-      body: JSON.stringify(signal),
-      signal: AbortSignal.timeout(10_000),
-    });
-    if (!response.ok) log.warn(`requestrestore.readyUrl answered ${response.status}`);
-    else log.debug(`requestrestore.readyUrl: ${response.status}`);
-  } catch (error) {
-    log.warn(`requestrestore.readyUrl could not be reached (${(error as Error).message})`);
-  }
 }

@@ -37,6 +37,20 @@ export async function notify(
   log: Log,
 ): Promise<void> {
   if (url === undefined) return;
+  await postJson(url, result, 'recovery.notifyUrl', log, 'the result was not taken');
+}
+
+/**
+ * POSTs `body` as JSON to `url` (the configuration key `key`), with a short timeout. A URL that
+ * does not answer, or answers with an error, is only a warning: a report must never fail a run.
+ */
+export async function postJson(
+  url: string,
+  body: unknown,
+  key: string,
+  log: Log,
+  unanswered = 'it was not taken',
+): Promise<void> {
   try {
     const { target, authorization } = basicAuthOf(url);
     const response = await fetch(target, {
@@ -45,13 +59,12 @@ export async function notify(
         'content-type': 'application/json',
         ...(authorization ? { authorization } : {}),
       },
-      body: JSON.stringify(result),
+      body: JSON.stringify(body),
       signal: AbortSignal.timeout(10_000),
     });
-    if (!response.ok)
-      log.warn(`recovery.notifyUrl answered ${response.status}; the result was not taken`);
-    else log.debug(`recovery.notifyUrl: ${response.status}`);
+    if (!response.ok) log.warn(`${key} answered ${response.status}; ${unanswered}`);
+    else log.debug(`${key}: ${response.status}`);
   } catch (error) {
-    log.warn(`recovery.notifyUrl could not be reached (${(error as Error).message})`);
+    log.warn(`${key} could not be reached (${(error as Error).message})`);
   }
 }
