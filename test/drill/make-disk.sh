@@ -82,6 +82,12 @@ rm -f "$target"/etc/systemd/system/timers.target.wants/*.timer
 # Networking and the agent at boot. `systemctl enable` works offline in a chroot.
 chroot "$target" systemctl enable systemd-networkd.service drill-agent.service
 
+# drill-host.ts left some module trees out of the root (hardware a VM never has): index the
+# modules that are there, so modprobe and udev never look for the others.
+for kernel in "$target"/usr/lib/modules/*; do
+  chroot "$target" depmod "$(basename "$kernel")"
+done
+
 # LVM's metadata backup of drillvg, in the host's own /etc/lvm: an installer leaves one there,
 # and without it the host's first boot writes /etc/lvm/backup and /etc/lvm/archive itself,
 # so its files would differ from one boot to the next (the fixture test saw exactly that).
