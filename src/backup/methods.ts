@@ -4,16 +4,18 @@ import { externalMethod } from './external.js';
 import type { BackupMethod } from './method.js';
 import { netfsMethod } from './netfs.js';
 import { requestRestoreMethod } from './requestrestore.js';
+import { rsyncMethod } from './rsync.js';
 
 /**
  * Every backup method this version has, by backup.method name: one line per method module. The
- * configuration schema knows more names (ReaR's: rsync, tsm, networker); a name that is not here
+ * configuration schema knows more names (ReaR's: tsm, networker); a name that is not here
  * is refused before any work.
  */
 const METHODS = new Map<string, BackupMethod>([
   [netfsMethod.name, netfsMethod],
   [externalMethod.name, externalMethod],
   [requestRestoreMethod.name, requestRestoreMethod],
+  [rsyncMethod.name, rsyncMethod],
 ]);
 
 /**

@@ -64,15 +64,19 @@ export async function applyRetention(options: {
   log: Log;
 }): Promise<string[]> {
   const { destination, hostname, current, keep, log } = options;
-  const { complete, incomplete } = await hostBackups(destination, hostname);
-  const earlier = complete.filter((id) => id < current);
-  const drop = [
-    ...earlier.slice(0, Math.max(0, earlier.length - keep)),
-    ...incomplete.filter((id) => id < current),
-  ].sort();
+  const drop = backupsToDrop(await hostBackups(destination, hostname), current, keep);
   for (const id of drop) {
     log.debug(`retention: removing ${hostname}/${id}`);
     await destination.remove(`${hostname}/${id}`);
   }
   return drop;
+}
+
+/** applyRetention's choice, for methods that keep their backups elsewhere (rsync). */
+export function backupsToDrop(backups: HostBackups, current: string, keep: number): string[] {
+  const earlier = backups.complete.filter((id) => id < current);
+  return [
+    ...earlier.slice(0, Math.max(0, earlier.length - keep)),
+    ...backups.incomplete.filter((id) => id < current),
+  ].sort();
 }

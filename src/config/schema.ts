@@ -62,7 +62,7 @@ const backupSection = section({
     .string()
     .min(1)
     .describe(
-      'Where backups go: file://, nfs://, cifs://, sftp://, usb://, tape://. ReaR BACKUP_URL.',
+      'Where backups go: file://, nfs://, cifs://, sftp://, usb://, tape:// (netfs); rsync://host/path or rsync://host::/module/path (rsync). ReaR BACKUP_URL.',
     ),
   mountOptions: z
     .string()
@@ -87,14 +87,14 @@ const backupSection = section({
       .string()
       .min(1)
       .describe(
-        'For sftp:// URLs: the PEM text of the ssh private key (unencrypted) that logs in. A secret: never logged; written to a 0600 temporary file while the backup runs.',
+        'For sftp:// and rsync:// over ssh: the PEM text of the ssh private key (unencrypted) that logs in. A secret: never logged; written to a 0600 temporary file while the backup runs.',
       ),
   ),
   sftpHostKey: z
     .string()
     .min(1)
     .describe(
-      "For sftp:// URLs: the server's host key fingerprint as `ssh-keygen -lf` prints it (SHA256:...); a server with another key is refused.",
+      "For sftp:// and rsync:// over ssh: the server's host key fingerprint as `ssh-keygen -lf` prints it (SHA256:...); a server with another key is refused.",
     ),
 });
 

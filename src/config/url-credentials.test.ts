@@ -44,4 +44,12 @@ describe('passwords in URLs', () => {
     expect(urlPasswords(url)).toContain(typed);
     expect(urlWithoutPasswordPart(url)).toBe('cifs://admin@nas/share/site');
   });
+
+  it("puts a typed password into an rsync daemon's URL, which is no WHATWG URL (host::/module)", () => {
+    const typed = 'a@b:c/d';
+    const url = urlWithPassword('rsync://lifeboat@nas::/backups/site', typed);
+    expect(url).toBe(`rsync://lifeboat:${encodeURIComponent(typed)}@nas::/backups/site`);
+    expect(urlPasswords(url)).toContain(typed);
+    expect(urlWithoutPasswordPart(url)).toBe('rsync://lifeboat@nas::/backups/site');
+  });
 });

@@ -19,16 +19,21 @@ export function urlPasswords(value: string): string[] {
   } catch {
     // Not parseable as a URL: a user:password@ part may still be there.
     const match = /^[a-z][a-z0-9+.-]*:\/\/[^/@:]*:([^/@]*)@/i.exec(value);
-    return match?.[1] ? [match[1]] : [];
+    return match?.[1] ? withDecoded(match[1]) : [];
   }
   if (url.password === '') return [];
-  let decoded = url.password;
+  return withDecoded(url.password);
+}
+
+/** A password as written and as decoded (%40 for @), both secrets. */
+function withDecoded(written: string): string[] {
+  let decoded = written;
   try {
-    decoded = decodeURIComponent(url.password);
+    decoded = decodeURIComponent(written);
   } catch {
     // A malformed escape: the written form is all there is.
   }
-  return [...new Set([url.password, decoded])];
+  return [...new Set([written, decoded])];
 }
 
 /**
@@ -57,7 +62,17 @@ export function urlWithoutPasswordPart(value: string): string {
 
 /** The URL with `password` put in, escaped as a URL needs (a typed @ or : stays a password). */
 export function urlWithPassword(value: string, password: string): string {
-  const url = new URL(value);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    // Not parseable as a URL (an rsync daemon's host::/module): after the user name, if any.
+    const at = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#@:]*)@/i.exec(value);
+    const encoded = encodeURIComponent(password);
+    return at
+      ? `${at[1]}${at[2]}:${encoded}@${value.slice(at[0].length)}`
+      : value.replace(/^([a-z][a-z0-9+.-]*:\/\/)/i, `$1:${encoded}@`);
+  }
   url.password = encodeURIComponent(password);
   return url.href;
 }

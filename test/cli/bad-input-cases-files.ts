@@ -212,7 +212,7 @@ export const FILE_CASES: BadInputCase[] = [
     title: 'a backup method this version does not have',
     args: ['mkbackuponly', '--root', '{dir}', '--set', 'backup.method=tsm'],
     exitCode: 2,
-    says: 'backup.method tsm is not supported by this version (it has netfs, external, requestrestore)',
+    says: 'backup.method tsm is not supported by this version (it has netfs, external, requestrestore, rsync)',
   },
   {
     group: 'Backup and recover',
@@ -220,6 +220,21 @@ export const FILE_CASES: BadInputCase[] = [
     args: ['mkbackuponly', '--root', '{dir}', '--set', 'backup.method=external'],
     exitCode: 2,
     says: 'backup.method external needs external.backup: it is empty',
+  },
+  {
+    group: 'Backup and recover',
+    title: 'an rsync daemon URL that names no module',
+    args: [
+      'mkbackuponly',
+      '--root',
+      '{dir}',
+      '--set',
+      'backup.method=rsync',
+      '--set',
+      'backup.url=rsync://lifeboat:secret@backup.example.com::/',
+    ],
+    exitCode: 2,
+    says: 'backup.url rsync://lifeboat:<redacted>@backup.example.com::/: names no daemon module (…::/module/path)',
   },
   {
     group: 'Backup and recover',

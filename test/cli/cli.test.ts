@@ -189,7 +189,7 @@ describeTier('host', hostMissing())('lifeboat CLI', () => {
       ],
       [
         'backup.method=tsm',
-        /^lifeboat: backup\.method tsm is not supported by this version \(it has netfs, external, requestrestore\)$/m,
+        /^lifeboat: backup\.method tsm is not supported by this version \(it has netfs, external, requestrestore, rsync\)$/m,
       ],
     ] as const) {
       const box = sandbox();

@@ -1,0 +1,275 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { REDACTED } from '../config/dump.js';
+import { urlWithoutPassword } from '../config/url-credentials.js';
+import { JobError, UsageError } from '../errors.js';
+import type { Log } from '../log/log.js';
+import { privateTempDir, type TempDir } from '../util/temp-dir.js';
+import { hostKeySha256 } from './destination-sftp.js';
+
+/**
+ * Where an rsync backup lives, in ReaR's BACKUP_URL forms:
+ *
+ *   rsync://[user@]host[:port]/path                 over ssh (port: ssh's)
+ *   rsync://[user[:password]@]host[:port]::/module/path   an rsync daemon (port: the daemon's)
+ *
+ * and the one module that talks to it: every rsync run of the method goes through
+ * RsyncRemote.run, which sets up the transport (the ssh key and the pinned host key, or the
+ * daemon's password in RSYNC_PASSWORD, never in an argument) and turns rsync's and ssh's
+ * failures into one sentence.
+ */
+export interface RsyncUrl {
+  transport: 'ssh' | 'daemon';
+  user?: string;
+  /** A daemon module's password (the URL's, a secret). */
+  password?: string;
+  host: string;
+  port?: number;
+  /** ssh: an absolute directory on the server; daemon: "module/dir" (no leading slash). */
+  path: string;
+  /** The URL as messages show it: the password redacted. */
+  display: string;
+}
+
+const FORMS = 'rsync://[user@]host[:port]/path (ssh) or rsync://[user@]host[:port]::/module/path';
+
+const URL_SHAPE =
+  /^rsync:\/\/(?:([^:@/]+)(?::([^@/]*))?@)?(\[[0-9a-fA-F:.]+\]|[^:/@[\]]+)(?::(\d+))?(::)?(\/.*)$/;
+
+export function parseRsyncUrl(raw: string, key = 'backup.url'): RsyncUrl {
+  const display = urlWithoutPassword(raw, REDACTED);
+  const bad = (why: string) =>
+    new UsageError(`${key} ${display}: ${why}`, { hint: `write it as ${FORMS}` });
+  const match = URL_SHAPE.exec(raw);
+  if (!match) throw bad('is not an rsync URL');
+  const [, user, password, host, port, daemon, rawPath] = match as unknown as [
+    string,
+    string | undefined,
+    string | undefined,
+    string,
+    string | undefined,
+    string | undefined,
+    string,
+  ];
+  const portNumber = port === undefined ? undefined : Number(port);
+  if (portNumber !== undefined && (portNumber < 1 || portNumber > 65_535))
+    throw bad(`port ${port} is not between 1 and 65535`);
+  const path = rawPath.replace(/\/+$/, '');
+  if (daemon) {
+    const modulePath = path.replace(/^\/+/, '');
+    if (modulePath === '') throw bad('names no daemon module (…::/module/path)');
+    return {
+      transport: 'daemon',
+      user,
+      password: password === undefined ? undefined : decodePassword(password),
+      host,
+      port: portNumber,
+      path: modulePath,
+      display,
+    };
+  }
+  if (password !== undefined)
+    throw bad('carries a password, which ssh never takes; log in with backup.sftpKey');
+  if (path === '') throw bad('names no directory on the server');
+  return { transport: 'ssh', user, host, port: portNumber, path, display };
+}
+
+/** A URL's password as typed: %40 is an @ (lifeboat writes a typed password so). */
+function decodePassword(written: string): string {
+  try {
+    return decodeURIComponent(written);
+  } catch {
+    return written;
+  }
+}
+
+/** rsync's exit codes a user can do something about, as the sentence they read. */
+const RSYNC_FAILURES: Record<number, string> = {
+  5: 'the daemon refused the session (check the module, the user and the password)',
+  10: 'the server does not answer',
+  30: 'the server stopped answering (timed out)',
+  35: 'the server stopped answering (timed out)',
+};
+
+/** ssh's and the daemon's own words for what went wrong, first match wins. */
+const SAID: [RegExp, string][] = [
+  [
+    /Host key verification failed|HOST IDENTIFICATION HAS CHANGED/,
+    'the server does not show the host key backup.sftpHostKey names',
+  ],
+  [
+    /Permission denied|auth failed/,
+    'the server refused the login (check the user and backup.sftpKey or the password)',
+  ],
+  [
+    /Could not resolve hostname|Name or service not known|Temporary failure in name resolution/,
+    'the host name does not resolve',
+  ],
+  [
+    /Connection refused|No route to host|Connection timed out|Network is unreachable/,
+    'the server does not answer',
+  ],
+  [
+    /kex_exchange_identification/,
+    'the server does not speak ssh on that port (an rsync daemon is rsync://host[:port]::/module/path)',
+  ],
+  [/Unknown module/, 'the daemon has no such module'],
+  [/No space left on device/, 'the server is out of space'],
+];
+
+export interface RsyncResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * One open connection's worth of setup: the private directory holding the ssh key and the
+ * known_hosts file for the pinned host key, for as long as the method runs. close() removes it.
+ */
+export class RsyncRemote {
+  private temp: TempDir | undefined;
+  private sshCommand: string | undefined;
+
+  constructor(
+    readonly url: RsyncUrl,
+    private readonly log: Log,
+    private readonly credentials: { sshKey?: string; hostKey?: string },
+  ) {
+    if (url.password) log.addSecret(url.password);
+    if (credentials.sshKey) {
+      log.addSecret(credentials.sshKey);
+      for (const line of credentials.sshKey.split('\n'))
+        if (line.trim().length > 16) log.addSecret(line);
+    }
+  }
+
+  /** rsync's name for `relative` (a path under the URL's directory) on the server. */
+  location(relative = ''): string {
+    const { url } = this;
+    const tail = relative === '' ? '/' : `/${relative.replace(/^\/+/, '')}`;
+    const user = url.user ? `${url.user}@` : '';
+    if (url.transport === 'daemon')
+      return `rsync://${user}${url.host}${url.port ? `:${url.port}` : ''}/${url.path}${tail}`;
+    return `${user}${url.host}:${url.path}${tail}`;
+  }
+
+  /** Sets up the transport; for ssh, fetches and pins the server's host key first. */
+  async open(): Promise<void> {
+    if (this.url.transport === 'daemon' || this.temp) return;
+    this.temp = await privateTempDir('lifeboat-rsync-');
+    const dir = this.temp.dir;
+    const options = [
+      // Never a prompt: a missing key or a changed host fails at once, with ssh's reason.
+      '-o BatchMode=yes',
+      '-o ConnectTimeout=30',
+      ...(this.url.port ? [`-p ${this.url.port}`] : []),
+    ];
+    if (this.credentials.sshKey) {
+      const pem = this.credentials.sshKey.endsWith('\n')
+        ? this.credentials.sshKey
+        : `${this.credentials.sshKey}\n`;
+      await writeFile(join(dir, 'key'), pem, { mode: 0o600 });
+      options.push(`-i ${join(dir, 'key')}`, '-o IdentitiesOnly=yes');
+    }
+    if (this.credentials.hostKey) {
+      await writeFile(join(dir, 'known_hosts'), await this.pinnedHostKey(this.credentials.hostKey));
+      options.push(
+        `-o UserKnownHostsFile=${join(dir, 'known_hosts')}`,
+        '-o StrictHostKeyChecking=yes',
+      );
+    } else {
+      this.log.warn(
+        `backup.url ${this.url.display}: backup.sftpHostKey is not set; ssh trusts ~/.ssh/known_hosts, and a server it has never seen on first use`,
+      );
+      options.push('-o StrictHostKeyChecking=accept-new');
+    }
+    // rsync splits -e at blanks itself (no shell): every part here is lifeboat's own or a
+    // number, and the private directory's path has no blanks.
+    this.sshCommand = ['ssh', ...options].join(' ');
+  }
+
+  async close(): Promise<void> {
+    await this.temp?.dispose();
+    this.temp = undefined;
+  }
+
+  /** Runs rsync with `args` and the transport's own; the caller reads the exit code. */
+  async run(args: readonly string[], signal?: AbortSignal): Promise<RsyncResult> {
+    const transport = this.sshCommand ? ['--rsh', this.sshCommand] : [];
+    this.log.debug(`rsync ${[...transport, ...args].join(' ')}`);
+    const done = await execa('rsync', [...transport, ...args], {
+      env: {
+        // Listings in UTC and plain C: verify compares a listing made on the host with one made
+        // in the rescue system, whose time zone and locale may differ.
+        TZ: 'UTC',
+        LC_ALL: 'C',
+        // The daemon's password: in the environment, never in an argument (ps shows those).
+        ...(this.url.password ? { RSYNC_PASSWORD: this.url.password } : {}),
+      },
+      stdin: 'ignore',
+      reject: false,
+      ...(signal ? { cancelSignal: signal } : {}),
+    });
+    if (done.isCanceled) throw new JobError(`backup.url ${this.url.display}: rsync was stopped`);
+    if (done.code === 'ENOENT') throw notInstalled('rsync');
+    for (const line of done.stderr.split('\n')) if (line.trim()) this.log.debug(`rsync: ${line}`);
+    return { exitCode: done.exitCode ?? -1, stdout: done.stdout, stderr: done.stderr };
+  }
+
+  /** The one sentence for a failed run: what the user reads, with what to do. */
+  failure(result: RsyncResult, doing: string): JobError {
+    const said = SAID.find(([pattern]) => pattern.test(result.stderr))?.[1];
+    const known = said ?? RSYNC_FAILURES[result.exitCode];
+    const last = result.stderr
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line !== '' && !line.startsWith('rsync error:'))
+      .at(-1);
+    return new JobError(
+      `backup.url ${this.url.display}: ${doing} failed: ${known ?? last ?? `rsync exited ${result.exitCode}`}`,
+      { hint: 'rsync said more in the log' },
+    );
+  }
+
+  /**
+   * The server's host key whose fingerprint is `fingerprint`, as a known_hosts line: fetched with
+   * ssh-keyscan and compared with ssh-keygen, so ssh then accepts that key and no other.
+   */
+  private async pinnedHostKey(fingerprint: string): Promise<string> {
+    const wanted = hostKeySha256(fingerprint);
+    const scan = await execa(
+      'ssh-keyscan',
+      [...(this.url.port ? ['-p', String(this.url.port)] : []), '-T', '20', this.url.host],
+      { reject: false, stdin: 'ignore' },
+    );
+    if (scan.code === 'ENOENT') throw notInstalled('ssh-keyscan');
+    for (const line of scan.stdout.split('\n')) {
+      if (line.trim() === '' || line.startsWith('#')) continue;
+      const printed = await execa('ssh-keygen', ['-l', '-f', '-'], {
+        input: `${line}\n`,
+        reject: false,
+      });
+      const shown = /SHA256:[A-Za-z0-9+/=]+/.exec(printed.stdout)?.[0];
+      if (shown && hostKeySha256(shown) === wanted) return `${line}\n`;
+    }
+    throw new JobError(
+      `backup.url ${this.url.display}: ${
+        scan.stdout.trim() === ''
+          ? 'the server does not answer'
+          : 'the server does not show the host key backup.sftpHostKey names'
+      }`,
+      { hint: "compare backup.sftpHostKey with ssh-keygen -lf of the server's host keys" },
+    );
+  }
+}
+
+function notInstalled(program: string): JobError {
+  return new JobError(`backup.method rsync needs ${program}, which is not installed here`, {
+    hint:
+      program === 'rsync'
+        ? 'install rsync (Debian: apt install rsync)'
+        : 'install the OpenSSH client',
+  });
+}
