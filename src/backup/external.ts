@@ -1,10 +1,10 @@
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
-import { execa } from 'execa';
 import type { Config } from '../config/schema.js';
 import { JobError, UsageError } from '../errors.js';
 import type { Log } from '../log/log.js';
+import { runLogged } from './logged-run.js';
 import type {
   BackupMethod,
   BackupRecord,
@@ -39,9 +39,6 @@ interface Placeholders {
   filesystems?: readonly string[];
   exclude?: readonly string[];
 }
-
-/** Lines of a command's output kept for the message when it fails. */
-const TAIL_LINES = 3;
 
 export const externalMethod: BackupMethod = {
   name: 'external',
@@ -173,34 +170,16 @@ async function run(
 ): Promise<void> {
   const [program, ...args] = config.external[key].map((arg) => replacePlaceholders(arg, values));
   if (program === undefined) return;
-  log.debug(`external.${key}: ${[program, ...args].join(' ')}`);
-  const child = execa(program, args, {
+  const done = await runLogged(program, args, {
+    log,
     env: environment(values),
-    stdin: 'ignore',
-    all: true,
-    reject: false,
-    buffer: false,
-    ...(values.signal ? { cancelSignal: values.signal } : {}),
+    signal: values.signal,
+    what: `external.${key}`,
   });
-  const tail: string[] = [];
-  let pending = '';
-  child.all?.setEncoding('utf8');
-  child.all?.on('data', (text: string) => {
-    const lines = (pending + text).split('\n');
-    pending = lines.pop() ?? '';
-    for (const line of lines) said(line);
-  });
-  const said = (line: string) => {
-    log.debug(`${program}: ${line}`);
-    tail.push(line);
-    if (tail.length > TAIL_LINES) tail.shift();
-  };
-  const done = await child;
-  if (pending !== '') said(pending);
-  if (done.isCanceled) throw new JobError(`external.${key}: ${program} was stopped`);
+  if (done.canceled) throw new JobError(`external.${key}: ${program} was stopped`);
   const code = done.exitCode;
   if (code === 0) return;
-  const last = tail.filter((line) => line.trim() !== '').at(-1);
+  const last = done.last;
   if (code !== undefined && config.external.ignoreExitCodes.includes(code)) {
     log.warn(
       `external.${key}: ${program} exited ${code}, taken as success (external.ignoreExitCodes)${last ? `: ${last}` : ''}`,

@@ -53,6 +53,11 @@ export interface BackupMethod {
    */
   hostPrograms?(config: Config): string[];
   /**
+   * Host files and directories the rescue system takes as they are (a vendor client's
+   * configuration and password files), as rescue.copyAsIs: the capture copies those that exist.
+   */
+  hostFiles?(config: Config): string[];
+  /**
    * What is wrong with the configuration for `use`, one sentence each (the key first): checked
    * with the method's lookup, before any work (exit 2). A backup needs what backs up, a restore
    * (and a rescue image) what restores.

@@ -3,19 +3,23 @@ import { UsageError } from '../errors.js';
 import { externalMethod } from './external.js';
 import type { BackupMethod } from './method.js';
 import { netfsMethod } from './netfs.js';
+import { networkerMethod } from './networker.js';
 import { requestRestoreMethod } from './requestrestore.js';
 import { rsyncMethod } from './rsync.js';
+import { tsmMethod } from './tsm.js';
 
 /**
- * Every backup method this version has, by backup.method name: one line per method module. The
- * configuration schema knows more names (ReaR's: tsm, networker); a name that is not here
- * is refused before any work.
+ * Every backup method this version has, by backup.method name: one line per method module. A
+ * name that is not here (one registered by a site's plug-in that is not loaded) is refused before
+ * any work.
  */
 const METHODS = new Map<string, BackupMethod>([
   [netfsMethod.name, netfsMethod],
   [externalMethod.name, externalMethod],
   [requestRestoreMethod.name, requestRestoreMethod],
   [rsyncMethod.name, rsyncMethod],
+  [tsmMethod.name, tsmMethod],
+  [networkerMethod.name, networkerMethod],
 ]);
 
 /**
@@ -71,4 +75,9 @@ export function backupMethodFor(config: Config, use: MethodUse): BackupMethod | 
  */
 export function methodHostPrograms(config: Config): string[] {
   return METHODS.get(config.backup.method)?.hostPrograms?.(config) ?? [];
+}
+
+/** Host files and directories the configured method's client needs in the rescue system. */
+export function methodHostFiles(config: Config): string[] {
+  return METHODS.get(config.backup.method)?.hostFiles?.(config) ?? [];
 }

@@ -1,5 +1,5 @@
 import { isAbsolute, relative, resolve } from 'node:path';
-import { methodHostPrograms } from '../backup/methods.js';
+import { methodHostFiles, methodHostPrograms } from '../backup/methods.js';
 import type { Config } from '../config/schema.js';
 import { JobError } from '../errors.js';
 import { captureLayout } from '../layout/capture.js';
@@ -88,8 +88,10 @@ export async function captureHost(options: CaptureOptions): Promise<CaptureResul
     }),
   );
 
+  // With the backup method's client files (dsm.sys...), as ReaR's COPY_AS_IS of a method.
+  const copyAsIsPaths = [...config.rescue.copyAsIs, ...methodHostFiles(config)];
   const copyAsIs = await step('files copied as they are', () =>
-    collectCopyAsIs(view, config.rescue.copyAsIs, [
+    collectCopyAsIs(view, copyAsIsPaths, [
       ...config.rescue.copyAsIsExclude,
       ...lifeboatDirsIn(view.root, config),
     ]),
@@ -146,7 +148,7 @@ export async function captureHost(options: CaptureOptions): Promise<CaptureResul
     programs: programs.programs,
     libraries: programs.libraries,
     copyAsIs: {
-      include: [...config.rescue.copyAsIs],
+      include: copyAsIsPaths,
       exclude: [...config.rescue.copyAsIsExclude],
       missing: copyAsIs.missing,
     },

@@ -59,6 +59,14 @@ export function builtinDefaults(env: NodeJS.ProcessEnv = process.env): ConfigLay
       pollSeconds: 5,
       timeoutMinutes: 0,
     },
+    tsm: {
+      dsmc: 'dsmc',
+      // Where the client keeps its configuration. Its stored password (/etc/adsm, passwordaccess
+      // generate) is a secret: it goes into the image only when a site lists it here.
+      files: ['/opt/tivoli/tsm/client/ba/bin/dsm.sys', '/opt/tivoli/tsm/client/ba/bin/dsm.opt'],
+      filespaces: [],
+    },
+    networker: { saveSets: [], recover: 'recover', files: ['/nsr/res'] },
     ssh: { authorizedKeys: [] },
     network: { mode: 'dhcp' },
     recovery: {

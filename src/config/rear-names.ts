@@ -75,6 +75,22 @@ export const REAR_NAMES: RearName[] = [
     note: "a command's arguments, run without a shell; {target} is where to restore (ReaR: $TARGET_FS_ROOT).",
   },
   { rear: 'EXTERNAL_IGNORE_ERRORS', key: 'external.ignoreExitCodes' },
+  {
+    rear: 'TSM_DSMC_RESTORE_OPTIONS',
+    key: 'tsm.server',
+    note: 'only its -se=SERVER: the stanza of dsm.sys.',
+  },
+  {
+    rear: 'TSM_RESTORE_FILESPACE_NUMS',
+    key: 'tsm.filespaces',
+    note: 'the filespaces by name, not by their number in a listing.',
+  },
+  {
+    rear: 'TSM_RESTORE_PIT_DATE',
+    key: 'tsm.pointInTime',
+    note: 'with TSM_RESTORE_PIT_TIME, as one "YYYY-MM-DD HH:MM:SS".',
+  },
+  { rear: 'NSRSERVER', key: 'networker.server' },
   { rear: 'REQUESTRESTORE_TEXT', key: 'requestrestore.text' },
   {
     rear: 'REQUESTRESTORE_COMMAND',

@@ -118,6 +118,69 @@ const externalSection = section({
     ),
 });
 
+/** A point in time to restore as of, in the backup server's time. */
+const pointInTime = (description: string) =>
+  z
+    .string()
+    .regex(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/, 'YYYY-MM-DD HH:MM:SS')
+    .describe(description);
+
+const tsmSection = section({
+  dsmc: z
+    .string()
+    .min(1)
+    .describe(
+      "backup.method tsm: the IBM Storage Protect (TSM) client's command line program, a name on PATH or a path. The rescue system takes the host's, with its libraries.",
+    ),
+  optfile: z
+    .string()
+    .min(1)
+    .describe('dsmc -optfile=: the client options file (dsm.opt) to use instead of the default.'),
+  server: z
+    .string()
+    .min(1)
+    .describe(
+      'dsmc -se=: the server stanza of dsm.sys to use. ReaR TSM_DSMC_RESTORE_OPTIONS (-se=).',
+    ),
+  files: names(
+    "Host files and directories the rescue system needs for dsmc (its configuration, the stored password), copied as they are. ReaR's COPY_AS_IS for TSM.",
+  ),
+  filespaces: names(
+    'The filespaces to restore; empty: every filespace the server has for this node. ReaR TSM_RESTORE_FILESPACE_NUMS (by name here).',
+  ),
+  pointInTime: pointInTime(
+    "Restore as of this time (YYYY-MM-DD HH:MM:SS, the server's time) instead of the newest: dsmc -pitdate/-pittime. ReaR TSM_RESTORE_PIT_DATE and TSM_RESTORE_PIT_TIME.",
+  ),
+});
+
+const networkerSection = section({
+  server: z
+    .string()
+    .min(1)
+    .describe(
+      'backup.method networker: the NetWorker server to recover from (as /nsr/res/servers names it). ReaR NSRSERVER.',
+    ),
+  client: z
+    .string()
+    .min(1)
+    .describe("The client name the backups were made as; default: the host's name. recover -c."),
+  saveSets: names(
+    'The save sets to recover; empty: every file system recovery recreated (what savefs -p lists for a host backed up whole). ReaR: savefs -p at mkrescue.',
+  ),
+  pointInTime: pointInTime(
+    'Recover as of this time (YYYY-MM-DD HH:MM:SS) instead of the newest: recover -t.',
+  ),
+  recover: z
+    .string()
+    .min(1)
+    .describe(
+      "NetWorker's recover program, a name on PATH or a path. The rescue system takes the host's, with its libraries.",
+    ),
+  files: names(
+    "Host files and directories the rescue system needs for recover (the client's resources), copied as they are.",
+  ),
+});
+
 /** A file under the restore target: a name or relative path, never one that leaves it. */
 const targetFile = (description: string) =>
   z
@@ -464,6 +527,8 @@ export const configSchema = z.object({
   tape: tapeSection.optional(),
   external: externalSection.optional(),
   requestrestore: requestRestoreSection.optional(),
+  tsm: tsmSection.optional(),
+  networker: networkerSection.optional(),
   ssh: sshSection.optional(),
   network: networkSection.optional(),
   recovery: recoverySection.optional(),

@@ -6,8 +6,8 @@ import { KEY_WITHHELD_FILE, URL_PASSWORDS_WITHHELD_FILE } from './backup-key.js'
 
 /**
  * The recovery configuration the build puts into the rescue system, so `lifeboat recover` there
- * needs no flags: the host's effective `backup`, `recovery`, `layout`, `tape`, `external` and
- * `requestrestore` sections, and `output.methods` (where a tape's backup is), as the rescue system's site layer
+ * needs no flags: the host's effective `backup`, `recovery`, `layout`, `tape`, `external`,
+ * `requestrestore`, `tsm` and `networker` sections, and `output.methods` (where a tape's backup is), as the rescue system's site layer
  * (/etc/lifeboat/site.yaml, read by its lifeboat like any site file).
  *
  * Secrets in them (backup.encryptionKey, the backup's login key, layout.luksKey) go in only when
@@ -30,6 +30,8 @@ export const RECOVERY_SECTIONS = [
   'tape',
   'external',
   'requestrestore',
+  'tsm',
+  'networker',
 ] as const;
 
 export interface RescueFile {
@@ -91,7 +93,7 @@ export function rescueRecoveryFiles(config: Config): RescueFile[] {
       path: 'etc/lifeboat/site.yaml',
       content: [
         '# The recovery configuration of the host this rescue system was made for (lifeboat build):',
-        `# its backup, recovery, layout, tape, external and requestrestore sections and output.methods${embed ? ', secrets included (recovery.embedBackupKey)' : ', without secrets'}.`,
+        `# its backup, recovery, layout, tape, external, requestrestore, tsm and networker sections and output.methods${embed ? ', secrets included (recovery.embedBackupKey)' : ', without secrets'}.`,
         stringify(sections, { sortMapEntries: true }),
       ].join('\n'),
       // Private either way: it says where the backups are.

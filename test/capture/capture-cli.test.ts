@@ -227,6 +227,34 @@ describeTier('fixture', missing)('lifeboat capture of a Debian root', () => {
     );
   });
 
+  it("takes backup.method tsm's dsmc and its tsm.files from the host (those there), as a method declares them", async () => {
+    const out = join(box.dir, 'tsm');
+    const result = await lifeboat(
+      [
+        'capture',
+        '--out',
+        out,
+        ...settings,
+        '--set',
+        'backup.method=tsm',
+        // A program the fixture has, standing for dsmc; files it has and one it lacks.
+        '--set',
+        'tsm.dsmc=/usr/bin/curl',
+        '--set',
+        'tsm.files=[/etc/hostname, /opt/tivoli/tsm/client/ba/bin/dsm.sys]',
+      ],
+      { env: box.env },
+    );
+    expect(result.exitCode, result.all).toBe(0);
+    const manifest = manifestOf(out);
+    expect(manifest.programs.found.map((p) => p.name)).toContain('/usr/bin/curl');
+    expect(manifest.copyAsIs.include).toEqual(
+      expect.arrayContaining(['/etc/hostname', '/opt/tivoli/tsm/client/ba/bin/dsm.sys']),
+    );
+    expect(manifest.copyAsIs.missing).toContain('/opt/tivoli/tsm/client/ba/bin/dsm.sys');
+    expect(manifest.files.map((f) => f.path)).toContain('/etc/hostname');
+  });
+
   describe('after a package is added', () => {
     let copy: string;
     beforeAll(async () => {

@@ -209,10 +209,10 @@ export const FILE_CASES: BadInputCase[] = [
   },
   {
     group: 'Backup and recover',
-    title: 'a backup method this version does not have',
-    args: ['mkbackuponly', '--root', '{dir}', '--set', 'backup.method=tsm'],
+    title: 'a backup with backup.method networker',
+    args: ['mkbackuponly', '--root', '{dir}', '--set', 'backup.method=networker'],
     exitCode: 2,
-    says: 'backup.method tsm is not supported by this version (it has netfs, external, requestrestore, rsync)',
+    says: "backup.method networker makes no backup: the NetWorker server's schedule does (use lifeboat mkrescue)",
   },
   {
     group: 'Backup and recover',

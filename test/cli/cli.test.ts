@@ -181,15 +181,15 @@ describeTier('host', hostMissing())('lifeboat CLI', () => {
     );
   });
 
-  it('refuses an output its configuration cannot make, and a backup method this version does not have: exit 2, nothing captured or built', async () => {
+  it('refuses an output its configuration cannot make, and a backup method its configuration cannot restore with: exit 2, nothing captured or built', async () => {
     for (const [set, said] of [
       [
         'output.methods=[obdr]',
         /^lifeboat: output obdr: the backup follows the ISO on the tape, so it needs backup\.method netfs and backup\.url tape:\/\/\/dev\/nstN \(backup\.url is not set\)$/m,
       ],
       [
-        'backup.method=tsm',
-        /^lifeboat: backup\.method tsm is not supported by this version \(it has netfs, external, requestrestore, rsync\)$/m,
+        'backup.method=networker',
+        /^lifeboat: backup\.method networker needs networker\.server: the NetWorker server to recover from$/m,
       ],
     ] as const) {
       const box = sandbox();
