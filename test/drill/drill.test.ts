@@ -93,6 +93,9 @@ ${indent(server.clientKey)}
 recovery:
   embedBackupKey: true
   afterUnattended: poweroff
+  # A site's post-recovery hook: it sees the recovered system, still mounted, at its target.
+  postScripts:
+    - 'echo "drill post-script: $(grep -c ^UUID= "$LIFEBOAT_TARGET/etc/fstab") fstab lines by UUID in $LIFEBOAT_TARGET"'
 boot:
   default: recover
   timeout: 1
@@ -374,6 +377,13 @@ cat /var/log/lifeboat/lifeboat-*-recover.log >recover.log || true
           if (powerCut) {
             expect(readFileSync(join(after.out, 'recover.log'), 'utf8')).toMatch(
               /partition table of \S+ exists, skipped/,
+            );
+          }
+          // The BIOS half's configuration has a recovery.postScripts hook: it ran after finalize,
+          // with the recovered system mounted at its target (recover's log says what it printed).
+          if (firmware === 'bios') {
+            expect(readFileSync(join(after.out, 'recover.log'), 'utf8')).toContain(
+              'recovery.postScripts[0]: drill post-script: 3 fstab lines by UUID in /mnt/local',
             );
           }
           if (existsSync(join(after.out, 'recover.log')))
