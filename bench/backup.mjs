@@ -5,44 +5,23 @@
 // same run. Prints a Markdown table and writes it into bench/README.md's backup section.
 //
 // usage: npm run bench:backup   (needs the Debian fixture root: ci/setup)
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'esbuild';
 import { execa } from 'execa';
+import { importFromSource, median, timed, writeReadmeSection } from './lib.mjs';
 
 const RUNS = 3;
 const root = (await execa('ci/fixtures/debian-root', ['host'])).stdout.trim();
 const work = mkdtempSync(join(tmpdir(), 'lifeboat-bench-backup-'));
 
-// The method itself, bundled from src/ (dist/ under the package, so src/paths.ts finds it).
-const methodBundle = join(process.cwd(), 'dist', 'bench', 'backup-method.mjs');
-await build({
-  stdin: {
-    contents: [
-      "export { netfsMethod } from './src/backup/netfs.ts';",
-      "export { loadConfig } from './src/config/load.ts';",
-      "export { MemoryLog } from './src/log/log.ts';",
-    ].join('\n'),
-    resolveDir: process.cwd(),
-    loader: 'ts',
-  },
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'esm',
-  packages: 'external',
-  outfile: methodBundle,
-  logLevel: 'warning',
-});
-const { netfsMethod, loadConfig, MemoryLog } = await import(methodBundle);
+// The method itself, bundled from src/.
+const { netfsMethod, loadConfig, MemoryLog } = await importFromSource('backup-method', [
+  "export { netfsMethod } from './src/backup/netfs.ts';",
+  "export { loadConfig } from './src/config/load.ts';",
+  "export { MemoryLog } from './src/log/log.ts';",
+]);
 
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-async function timed(fn) {
-  const started = process.hrtime.bigint();
-  await fn();
-  return Number(process.hrtime.bigint() - started) / 1e9;
-}
 const treeBytes = Number(
   (await execa('du', ['-sb', '--apparent-size', root])).stdout.split('\t')[0],
 );
@@ -171,13 +150,8 @@ const table = [
 console.log(table);
 
 // bench/README.md: the backup section replaced (or added at the end).
-const readme = readFileSync('bench/README.md', 'utf8');
-const section = `## Backup (${date})\n\n${table}\n\nlifeboat's backup adds, on top of the plain pipeline: xattrs, ACLs and sparse files, the\nlisting (tar --index-file), a sha256 computed in Node on the way to the destination, backup.json,\nretention, and the CLI's own start-up and configuration. Its restore adds the sha256 pass.\n`;
-const start = readme.indexOf('\n## Backup');
-const next = start < 0 ? -1 : readme.indexOf('\n## ', start + 1);
-const updated =
-  start < 0
-    ? `${readme.trimEnd()}\n\n${section}`
-    : `${readme.slice(0, start + 1)}${section}${next < 0 ? '' : `\n${readme.slice(next + 1)}`}`;
-writeFileSync('bench/README.md', updated);
+writeReadmeSection(
+  '## Backup (',
+  `## Backup (${date})\n\n${table}\n\nlifeboat's backup adds, on top of the plain pipeline: xattrs, ACLs and sparse files, the\nlisting (tar --index-file), a sha256 computed in Node on the way to the destination, backup.json,\nretention, and the CLI's own start-up and configuration. Its restore adds the sha256 pass.\n`,
+);
 rmSync(work, { recursive: true, force: true });

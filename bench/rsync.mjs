@@ -6,77 +6,33 @@
 // alternating. Prints a Markdown table and writes it into bench/README.md's rsync section.
 //
 // usage: npm run bench:rsync   (needs the Debian fixture root and rsync: ci/setup)
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'esbuild';
 import { execa } from 'execa';
+import { importFromSource, median, timed, writeReadmeSection } from './lib.mjs';
 
 const RUNS = 3;
 const root = (await execa('ci/fixtures/debian-root', ['host'])).stdout.trim();
 const work = mkdtempSync(join(tmpdir(), 'lifeboat-bench-rsync-'));
 
-// The daemon: one module, no password (the password costs nothing measurable; the test has one).
-const port = await new Promise((resolve) => {
-  const server = createServer();
-  server.listen(0, '127.0.0.1', () => {
-    const { port: free } = server.address();
-    server.close(() => resolve(free));
-  });
-});
-const moduleDir = join(work, 'module');
-mkdirSync(moduleDir);
-writeFileSync(
-  join(work, 'rsyncd.conf'),
-  `use chroot = no\nuid = root\ngid = root\n[bench]\npath = ${moduleDir}\nread only = no\n`,
-);
-const daemon = spawn(
-  'rsync',
-  [
-    '--daemon',
-    '--no-detach',
-    `--config=${join(work, 'rsyncd.conf')}`,
-    '--address=127.0.0.1',
-    `--port=${port}`,
-  ],
-  { stdio: 'ignore' },
-);
-await new Promise((resolve) => setTimeout(resolve, 1000));
+// The method and the tests' rsync daemon (one writable module, `backups`), bundled from source.
+const { rsyncMethod, loadConfig, MemoryLog, startRsyncd } = await importFromSource('rsync-method', [
+  "export { rsyncMethod } from './src/backup/rsync.ts';",
+  "export { loadConfig } from './src/config/load.ts';",
+  "export { MemoryLog } from './src/log/log.ts';",
+  "export { startRsyncd } from './test/support/rsyncd.ts';",
+]);
+const PASSWORD = 'bench-password';
+const daemon = await startRsyncd(join(work, 'rsyncd'), PASSWORD);
+const moduleDir = daemon.dir;
+const port = daemon.port;
 
-const methodBundle = join(process.cwd(), 'dist', 'bench', 'rsync-method.mjs');
-await build({
-  stdin: {
-    contents: [
-      "export { rsyncMethod } from './src/backup/rsync.ts';",
-      "export { loadConfig } from './src/config/load.ts';",
-      "export { MemoryLog } from './src/log/log.ts';",
-    ].join('\n'),
-    resolveDir: process.cwd(),
-    loader: 'ts',
-  },
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'esm',
-  packages: 'external',
-  outfile: methodBundle,
-  logLevel: 'warning',
-});
-const { rsyncMethod, loadConfig, MemoryLog } = await import(methodBundle);
-
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-async function timed(fn) {
-  const started = process.hrtime.bigint();
-  await fn();
-  return Number(process.hrtime.bigint() - started) / 1e9;
-}
 const sync = () => execa('sync');
 const treeBytes = Number(
   (await execa('du', ['-sb', '--apparent-size', root])).stdout.split('\t')[0],
 );
-const url = (name) => `rsync://127.0.0.1:${port}::/bench/${name}`;
+const url = (name) => `rsync://lifeboat:${PASSWORD}@127.0.0.1:${port}::/backups/${name}`;
 const lifeboat = (name) =>
   execa('node', [
     'dist/lifeboat.mjs',
@@ -101,7 +57,9 @@ const lifeboat = (name) =>
 // What the method's options amount to, as a person would type them.
 const PLAIN = ['-aHAX', '--numeric-ids', '--sparse', '--one-file-system'];
 const plain = (name) =>
-  execa('rsync', [...PLAIN, `${root}/`, `rsync://127.0.0.1:${port}/bench/${name}/`]);
+  execa('rsync', [...PLAIN, `${root}/`, `rsync://lifeboat@127.0.0.1:${port}/backups/${name}/`], {
+    env: { RSYNC_PASSWORD: PASSWORD },
+  });
 
 const figures = {
   first: [],
@@ -155,12 +113,18 @@ for (let i = 0; i < RUNS; i++) {
   await sync();
   figures.restorePlain.push(
     await timed(() =>
-      execa('rsync', [...PLAIN, `rsync://127.0.0.1:${port}/bench/plain/`, `${plainTarget}/`]),
+      execa(
+        'rsync',
+        [...PLAIN, `rsync://lifeboat@127.0.0.1:${port}/backups/plain/`, `${plainTarget}/`],
+        {
+          env: { RSYNC_PASSWORD: PASSWORD },
+        },
+      ),
     ),
   );
   rmSync(plainTarget, { recursive: true, force: true });
 }
-daemon.kill('SIGTERM');
+daemon.stop();
 
 const mb = (bytes) => bytes / 1e6;
 const s = (seconds) => `${seconds.toFixed(2)} s`;
@@ -194,13 +158,8 @@ const table = [
 ].join('\n');
 console.log(table);
 
-const readme = readFileSync('bench/README.md', 'utf8');
-const section = `## Backup method rsync (${date})\n\n${table}\n\nlifeboat's backup adds, on top of the plain copy: the listing of the backups before it, the\n--link-dest against the newest one, a listing of the new tree for its digest, backup.json,\nretention, and the CLI's own start-up. Its restore is one rsync with the same options.\n"Nothing changed" is not like for like: lifeboat's second backup is a new directory\nof hard links (a snapshot the first one survives), plain rsync updates its one tree in place.\nThe restores read trees the run wrote moments before, from the page cache: their ratio is\nmostly which one found more of it there.\n`;
-const start = readme.indexOf('\n## Backup method rsync');
-const next = start < 0 ? -1 : readme.indexOf('\n## ', start + 1);
-const updated =
-  start < 0
-    ? `${readme.trimEnd()}\n\n${section}`
-    : `${readme.slice(0, start + 1)}${section}${next < 0 ? '' : `\n${readme.slice(next + 1)}`}`;
-writeFileSync('bench/README.md', updated);
+writeReadmeSection(
+  '## Backup method rsync',
+  `## Backup method rsync (${date})\n\n${table}\n\nlifeboat's backup adds, on top of the plain copy: the listing of the backups before it, the\n--link-dest against the newest one, a listing of the new tree for its digest, backup.json,\nretention, and the CLI's own start-up. Its restore is one rsync with the same options.\n"Nothing changed" is not like for like: lifeboat's second backup is a new directory\nof hard links (a snapshot the first one survives), plain rsync updates its one tree in place.\nThe restores read trees the run wrote moments before, from the page cache: their ratio is\nmostly which one found more of it there.\n`,
+);
 rmSync(work, { recursive: true, force: true });
