@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -10,7 +10,8 @@ describe('networker', () => {
   });
 
   it('the save sets of a recovery: the file systems mounted at and under the target, as host paths', async () => {
-    const mounts = join(mkdtempSync(join(tmpdir(), 'lifeboat-mounts-')), 'mounts');
+    const dir = mkdtempSync(join(tmpdir(), 'lifeboat-mounts-'));
+    const mounts = join(dir, 'mounts');
     writeFileSync(
       mounts,
       [
@@ -31,5 +32,6 @@ describe('networker', () => {
     ]);
     // A rehearsal into a directory that is no mount point: its root alone.
     expect(await mountedUnder('/tmp/rehearsal', mounts)).toEqual(['/']);
+    rmSync(dir, { recursive: true, force: true });
   });
 });
