@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { importFromSource, median, timed, writeReadmeSection } from './lib.mjs';
+import { figureTable, importFromSource, median, timed, writeReadmeSection } from './lib.mjs';
 
 const RUNS = 3;
 const root = (await execa('ci/fixtures/debian-root', ['host'])).stdout.trim();
@@ -137,15 +137,11 @@ const rows = [
   ['`zstd -d \\| tar -x` (plain)', `${s(pr)}, ${rate(pr)}`],
   ['ratio lifeboat / plain, restore', `${(r / pr).toFixed(2)}×`],
 ];
-const width = Math.max(...rows.map((row) => row[0].length));
-const figure = Math.max(...rows.map((row) => row[1].length));
 const date = new Date().toISOString().slice(0, 10);
 const table = [
   `Machine: ${(await execa('nproc')).stdout} cores, Node ${process.version}. Tree: the Debian fixture root (${root.split('/').at(-1)}), to file:// on the same disk. Median of ${RUNS} runs; MB/s of the tree's apparent size.`,
   '',
-  `| ${'what'.padEnd(width)} | ${'figure'.padEnd(figure)} |`,
-  `| ${'-'.repeat(width)} | ${'-'.repeat(figure)} |`,
-  ...rows.map(([what, fig]) => `| ${what.padEnd(width)} | ${fig.padEnd(figure)} |`),
+  figureTable(rows),
 ].join('\n');
 console.log(table);
 

@@ -46,3 +46,14 @@ export function writeReadmeSection(heading, section) {
       : `${readme.slice(0, start + 1)}${section}${next < 0 ? '' : `\n${readme.slice(next + 1)}`}`;
   writeFileSync('bench/README.md', updated);
 }
+
+/** A two-column Markdown table (what, figure) of `rows`, the columns padded to line up. */
+export function figureTable(rows) {
+  const width = Math.max('what'.length, ...rows.map((row) => row[0].length));
+  const figure = Math.max('figure'.length, ...rows.map((row) => row[1].length));
+  return [
+    `| ${'what'.padEnd(width)} | ${'figure'.padEnd(figure)} |`,
+    `| ${'-'.repeat(width)} | ${'-'.repeat(figure)} |`,
+    ...rows.map(([what, fig]) => `| ${what.padEnd(width)} | ${fig.padEnd(figure)} |`),
+  ].join('\n');
+}

@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { importFromSource, median, timed, writeReadmeSection } from './lib.mjs';
+import { figureTable, importFromSource, median, timed, writeReadmeSection } from './lib.mjs';
 
 const RUNS = 3;
 const root = (await execa('ci/fixtures/debian-root', ['host'])).stdout.trim();
@@ -146,15 +146,11 @@ const rows = [
   ['plain `rsync -aHAX` back', `${s(m.restorePlain)}, ${rate(m.restorePlain)}`],
   ['ratio lifeboat / plain, restore', `${(m.restore / m.restorePlain).toFixed(2)}×`],
 ];
-const width = Math.max(...rows.map((row) => row[0].length));
-const figure = Math.max(...rows.map((row) => row[1].length));
 const date = new Date().toISOString().slice(0, 10);
 const table = [
   `Machine: ${(await execa('nproc')).stdout} cores, Node ${process.version}, rsync ${(await execa('rsync', ['--version'])).stdout.split('\n')[0].split(/\s+/)[2]}. Tree: the Debian fixture root (${root.split('/').at(-1)}), to an rsync daemon on 127.0.0.1 on the same disk. Median of ${RUNS} runs, alternating; MB/s of the tree's apparent size.`,
   '',
-  `| ${'what'.padEnd(width)} | ${'figure'.padEnd(figure)} |`,
-  `| ${'-'.repeat(width)} | ${'-'.repeat(figure)} |`,
-  ...rows.map(([what, fig]) => `| ${what.padEnd(width)} | ${fig.padEnd(figure)} |`),
+  figureTable(rows),
 ].join('\n');
 console.log(table);
 
