@@ -45,7 +45,7 @@ const DISK_SIZE = '3G';
  * both halves of the drill, minutes under TCG, while proving nothing the other modules do not.
  * make-disk.sh runs depmod afterwards, so the host's module index names only what is there.
  */
-const MODULE_TREES_LEFT_OUT = [
+const MODULE_TREES = [
   'sound',
   'drivers/gpu',
   'drivers/media',
@@ -60,6 +60,21 @@ const MODULE_TREES_LEFT_OUT = [
   'net/wireless',
   'net/mac80211',
 ].map((tree) => `./usr/lib/modules/*/kernel/${tree}`);
+
+/**
+ * apt's downloads and package lists, as `apt-get clean` and an image builder leave a server
+ * (debootstrap keeps every .deb it installed: about 150 MB in the drill root, a third of it).
+ * Like the module trees above, they would be archived, verified and restored twice under TCG
+ * for nothing the rest of the root does not prove.
+ */
+const APT_CACHES = [
+  './var/cache/apt/archives/*.deb',
+  './var/cache/apt/*.bin',
+  './var/lib/apt/lists/*_*',
+];
+
+/** What the drill disk's root leaves out of the drill fixture's root (tar --exclude patterns). */
+const LEFT_OUT = [...MODULE_TREES, ...APT_CACHES];
 
 /**
  * The serial of the drill host's own disk whenever it boots (/dev/disk/by-id/virtio-drillhost):
@@ -153,7 +168,7 @@ async function makeDrillHostDisk(): Promise<string> {
   for (const part of [
     basename(root),
     script,
-    ...MODULE_TREES_LEFT_OUT,
+    ...LEFT_OUT,
     ...Object.entries(files)
       .sort(([a], [b]) => (a < b ? -1 : 1))
       .flat(),
@@ -186,7 +201,7 @@ async function makeDrillHostDisk(): Promise<string> {
         '--numeric-owner',
         '--xattrs',
         '--xattrs-include=*',
-        ...MODULE_TREES_LEFT_OUT.map((tree) => `--exclude=${tree}`),
+        ...LEFT_OUT.map((pattern) => `--exclude=${pattern}`),
         '.',
       ]);
       const made = await runInRescueGuest({
