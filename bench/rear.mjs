@@ -14,7 +14,7 @@
 //
 // It prints: mkrescue time (median and the ratio lifeboat/ReaR pair by pair), ISO sizes, whether
 // each tool's ISO is the same in every run, the second host's build time and whether the base
-// layer was reused. Boot and recovery times come from test/build/rootfs.test.ts and the drill.
+// layer was reused. Boot and recovery times come from test/build/rootfs-boot.test.ts and the drill.
 //
 // usage: npm run bench:rear   (root; a Docker engine and the fixture roots: bash ci/setup)
 import { createHash } from 'node:crypto';

@@ -13,20 +13,18 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeTree, makeSampleTree } from '../support/backup.js';
 import { lifeboat, sandbox } from '../support/cli.js';
-import { GUEST_TREE } from '../support/host-files.js';
 import { closedPort } from '../support/ports.js';
-import { type GuestResult, runInRescueGuest } from '../support/rescue-guest.js';
 import { type PrivateRsyncd, startRsyncd } from '../support/rsyncd.js';
 import { type PrivateSshd, startSshd } from '../support/sshd.js';
-import { describeTier, engineMissing, hostMissing, qemuMissing } from '../support/tiers.js';
+import { describeTier, hostMissing } from '../support/tiers.js';
 
 /**
  * The rsync method against real servers on this machine's loopback: OpenSSH's sshd (rsync over
  * ssh, the host key pinned by backup.sftpHostKey) and `rsync --daemon` with a password. A tree
  * with what a backup must keep (sparse file, xattrs, ACL, hard link, fifo, odd owners) is backed
  * up with `lifeboat mkbackuponly` and restored with `lifeboat recover --into`, as a user runs
- * them; the server's directories are read here directly. Then the rescue system (QEMU) does the
- * same with its own rsync, over ssh and to the daemon, both at 10.0.2.2.
+ * them; the server's directories are read here directly. The rescue system's rsync does the same
+ * in test/backup/methods-rescue.test.ts.
  */
 const why =
   hostMissing() ??
@@ -174,86 +172,3 @@ describeTier('host', why)('backup method rsync (sshd and rsync --daemon on loopb
     expect(silent.all).toContain('the server does not answer');
   }, 180_000);
 });
-
-/** The rescue system's part: a small tree backed up and restored over each transport. */
-const GUEST_SCRIPT = `set -uo pipefail
-${GUEST_TREE}
-for transport in ssh daemon; do
-  lifeboat mkbackuponly --root $tree -c /tmp/in/$transport.yaml >$transport-backup.log 2>&1
-  echo $? >$transport-backup.exit
-  lifeboat recover --into /tmp/restored-$transport --unattended -c /tmp/in/$transport.yaml >$transport-recover.log 2>&1
-  echo $? >$transport-recover.exit
-  fingerprint /tmp/restored-$transport >$transport.fp
-done
-# The daemon's password, looked for in every log lifeboat wrote.
-grep -rlF -f /tmp/in/password /var/log/lifeboat >leaked.txt 2>&1
-exit 0
-`;
-
-let guest: GuestResult | undefined;
-afterAll(() => guest?.dispose());
-const guestOut = (name: string) => readFileSync(join((guest as GuestResult).out, name), 'utf8');
-
-describeTier('boot', (await engineMissing()) ?? qemuMissing() ?? why)(
-  'backup method rsync in the rescue system (QEMU), over ssh and to a daemon',
-  () => {
-    beforeAll(async () => {
-      sshd ??= await startSshd(mkdtempSync(join(scratch, 'sshd-')));
-      rsyncd ??= await startRsyncd(join(scratch, 'rsyncd'), PASSWORD);
-      const key = (sshd.clientKey.trimEnd().split('\n') as string[]).map((line) => `    ${line}`);
-      guest = await runInRescueGuest({
-        disks: [],
-        files: {
-          password: `${PASSWORD}\n`,
-          'ssh.yaml': [
-            'backup:',
-            '  method: rsync',
-            `  url: rsync://root@10.0.2.2:${sshd.port}${join(scratch, 'guest-ssh')}`,
-            `  sftpHostKey: "${sshd.hostKeyFingerprint}"`,
-            '  sftpKey: |',
-            ...key,
-            '',
-          ].join('\n'),
-          'daemon.yaml': [
-            'backup:',
-            '  method: rsync',
-            `  url: rsync://${rsyncd.user}:${PASSWORD}@10.0.2.2:${rsyncd.port}::/backups/guest`,
-            '',
-          ].join('\n'),
-        },
-        script: GUEST_SCRIPT,
-      });
-      expect(guest.exitCode, guest.console.slice(-3000)).toBe(0);
-    }, 600_000);
-
-    it.each(['ssh', 'daemon'])(
-      '%s: mkbackuponly and recover --into in the rescue system, every file the same',
-      (transport) => {
-        expect(
-          guestOut(`${transport}-backup.exit`).trim(),
-          guestOut(`${transport}-backup.log`),
-        ).toBe('0');
-        expect(
-          guestOut(`${transport}-recover.exit`).trim(),
-          guestOut(`${transport}-recover.log`),
-        ).toBe('0');
-        expect(guestOut('source.fp')).toContain('usr/blob f 644');
-        expect(guestOut(`${transport}.fp`)).toBe(guestOut('source.fp'));
-      },
-    );
-
-    it('the backups are trees on the servers, and the password is in no log', () => {
-      const [host] = readdirSync(join(scratch, 'guest-ssh'));
-      const [id] = readdirSync(join(scratch, 'guest-ssh', host as string));
-      expect(
-        existsSync(join(scratch, 'guest-ssh', host as string, id as string, 'root', 'usr', 'blob')),
-      ).toBe(true);
-      expect(readdirSync(join((rsyncd as PrivateRsyncd).dir, 'guest'))).toEqual([host]);
-      expect(guestOut('leaked.txt')).toBe('');
-      for (const transport of ['ssh', 'daemon'])
-        expect(
-          guestOut(`${transport}-backup.log`) + guestOut(`${transport}-recover.log`),
-        ).not.toContain(PASSWORD);
-    });
-  },
-);

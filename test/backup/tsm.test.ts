@@ -12,7 +12,7 @@ import { describeTier, hostMissing } from '../support/tiers.js';
  * client or server can exist here. The stand-in records every call's arguments and serves two
  * filespaces' files from a directory, so these tests prove lifeboat's calls (ReaR's), its reading
  * of `dsmc query filespace`, its handling of dsmc's return codes and the restore into the target.
- * The same restore in the rescue system is test/backup/client-methods-rescue.test.ts's.
+ * The same restore in the rescue system is test/backup/methods-rescue.test.ts's.
  */
 const DSMC = join(ROOT, 'test', 'support', 'standins', 'dsmc');
 const scratch = mkdtempSync(join(tmpdir(), 'lifeboat-tsm-'));

@@ -12,26 +12,20 @@ import {
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import {
-  type BootMedium,
-  bootInQemu,
-  type Firmware,
-  SIDE_BY_SIDE_CPUS,
-} from '../../src/boot/qemu.js';
 import { OWNER_LABEL } from '../../src/engine/container.js';
 import { connectEngine } from '../../src/engine/engine.js';
 import type { BuildManifest } from '../../src/media/build-manifest.js';
 import { lifeboat, ROOT, sandbox } from '../support/cli.js';
 import { debianFixture } from '../support/fixtures.js';
 import { initrdArchives, initrdMembers } from '../support/initrd.js';
-import { describeTier, engineMissing, qemuMissing } from '../support/tiers.js';
+import { describeTier, engineMissing } from '../support/tiers.js';
 
 /**
  * `lifeboat build` as a user runs it: the example host root (the Debian fixture) captured, then
  * built into rescue media in the real builder container, twice, and booted in QEMU. What is
  * asserted is what a user relies on: the artifacts are there and private, the same inputs give
- * the same bytes, bad inputs are refused before anything is written, and the media boot to the
- * rescue system on BIOS and UEFI, from CD, USB stick and direct kernel boot.
+ * the same bytes, and bad inputs are refused before anything is written. That the media boot to
+ * the rescue system is test/build/media-boot.test.ts's (a guest file: see guest-files.ts).
  */
 const VERSION = (
   JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }
@@ -336,77 +330,5 @@ describeTier('engine', engineWhy ?? fixtureWhy)(
       // Containers of this build only (the engine may run others, lifeboat's or not).
       expect(left.filter((c) => c.Created >= startedAt)).toEqual([]);
     }, 120_000);
-  },
-);
-
-describeTier('boot', engineWhy ?? fixtureWhy ?? qemuMissing())(
-  'the built media boot to the rescue system (QEMU)',
-  () => {
-    let a: Built;
-    const times: string[] = [];
-
-    beforeAll(async () => {
-      a = await firstBuild();
-    }, 20 * 60_000);
-
-    afterAll(() => {
-      if (times.length > 0) console.log(`rescue media, QEMU start to ready: ${times.join(', ')}`);
-    });
-
-    async function bootsToReady(what: string, firmware: Firmware, medium: BootMedium) {
-      const result = await bootInQemu({
-        firmware,
-        medium,
-        ready: /^lifeboat-rescue: ready/,
-        cpus: SIDE_BY_SIDE_CPUS,
-        commands: [
-          {
-            send: 'lifeboat --version',
-            expect: new RegExp(`^${VERSION.replace(/\./g, '\\.')}\\s*$`),
-          },
-        ],
-        timeoutMs: 240_000,
-      });
-      const tail = result.transcript.slice(-3000);
-      expect(result.ready, `${what}: no ready line; the console said:\n${tail}`).toBe(true);
-      expect(
-        result.answers[0],
-        `${what}: lifeboat --version did not answer:\n${tail}`,
-      ).toBeDefined();
-      times.push(`${what} ${result.readySeconds?.toFixed(1)} s`);
-    }
-
-    const iso = () => join(a.out, 'lifeboat.iso');
-
-    // Two boots at a time (it.concurrent, vitest's maxConcurrency), one virtual CPU each.
-    it.concurrent(
-      'the ISO as a CD on BIOS',
-      () => bootsToReady('BIOS CD', 'bios', { kind: 'cdrom', iso: iso() }),
-      300_000,
-    );
-
-    it.concurrent(
-      'the ISO as a CD on UEFI',
-      () => bootsToReady('UEFI CD', 'uefi', { kind: 'cdrom', iso: iso() }),
-      300_000,
-    );
-
-    it.concurrent(
-      'the ISO written raw to a USB stick, on BIOS',
-      () => bootsToReady('BIOS USB', 'bios', { kind: 'usb', image: iso() }),
-      300_000,
-    );
-
-    it.concurrent(
-      'the RAMDISK output by direct kernel boot, with its cmdline.txt',
-      () =>
-        bootsToReady('RAMDISK', 'bios', {
-          kind: 'kernel',
-          kernel: join(a.out, 'vmlinuz'),
-          initrd: join(a.out, 'initrd.img'),
-          append: readFileSync(join(a.out, 'cmdline.txt'), 'utf8').trim(),
-        }),
-      300_000,
-    );
   },
 );

@@ -78,17 +78,24 @@ export function mediaBuilds(
 }
 
 /**
- * The example host a boot-tier media test builds from (a fixture root), and why that tier cannot
- * run on this machine: no container engine, no fixture, no QEMU, or `more` (the test's own
- * needs, worked out by the caller).
+ * The example host an engine-tier media test builds from (a fixture root), and why that tier
+ * cannot run on this machine: no container engine, no fixture, or `more` (the test's own needs,
+ * worked out by the caller).
  */
-export async function bootTierHost(
+export async function engineTierHost(
   more: () => string | undefined = () => undefined,
 ): Promise<{ hostRoot: string; why: string | undefined }> {
   const engineWhy = await engineMissing();
   const made = await debianFixture('host');
   return {
     hostRoot: 'root' in made ? made.root : '',
-    why: engineWhy ?? ('missing' in made ? made.missing : undefined) ?? qemuMissing() ?? more(),
+    why: engineWhy ?? ('missing' in made ? made.missing : undefined) ?? more(),
   };
+}
+
+/** engineTierHost for a boot-tier media test: QEMU is needed too. */
+export function bootTierHost(
+  more: () => string | undefined = () => undefined,
+): Promise<{ hostRoot: string; why: string | undefined }> {
+  return engineTierHost(() => qemuMissing() ?? more());
 }
