@@ -1,12 +1,9 @@
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { execa } from 'execa';
 import { REDACTED } from '../config/dump.js';
 import { urlWithoutPassword } from '../config/url-credentials.js';
 import { JobError, UsageError } from '../errors.js';
 import type { Log } from '../log/log.js';
-import { privateTempDir, type TempDir } from '../util/temp-dir.js';
-import { hostKeySha256 } from './destination-sftp.js';
+import { SSH_SAID, SshLogin } from './ssh-login.js';
 
 /**
  * Where an rsync backup lives, in ReaR's BACKUP_URL forms:
@@ -95,21 +92,10 @@ const RSYNC_FAILURES: Record<number, string> = {
 /** ssh's and the daemon's own words for what went wrong, first match wins. */
 const SAID: [RegExp, string][] = [
   [
-    /Host key verification failed|HOST IDENTIFICATION HAS CHANGED/,
-    'the server does not show the host key backup.sftpHostKey names',
-  ],
-  [
     /Permission denied|auth failed/,
     'the server refused the login (check the user and backup.sftpKey or the password)',
   ],
-  [
-    /Could not resolve hostname|Name or service not known|Temporary failure in name resolution/,
-    'the host name does not resolve',
-  ],
-  [
-    /Connection refused|No route to host|Connection timed out|Network is unreachable/,
-    'the server does not answer',
-  ],
+  ...SSH_SAID,
   [
     /kex_exchange_identification/,
     'the server does not speak ssh on that port (an rsync daemon is rsync://host[:port]::/module/path)',
@@ -125,24 +111,27 @@ export interface RsyncResult {
 }
 
 /**
- * One open connection's worth of setup: the private directory holding the ssh key and the
- * known_hosts file for the pinned host key, for as long as the method runs. close() removes it.
+ * One open connection's worth of setup: for ssh, the login (the key and the pinned host key, in
+ * a private directory for as long as the method runs); for a daemon, its password. close() ends
+ * it.
  */
 export class RsyncRemote {
-  private temp: TempDir | undefined;
+  private readonly login: SshLogin | undefined;
   private sshCommand: string | undefined;
 
   constructor(
     readonly url: RsyncUrl,
     private readonly log: Log,
-    private readonly credentials: { sshKey?: string; hostKey?: string },
+    credentials: { sshKey?: string; hostKey?: string },
   ) {
     if (url.password) log.addSecret(url.password);
-    if (credentials.sshKey) {
-      log.addSecret(credentials.sshKey);
-      for (const line of credentials.sshKey.split('\n'))
-        if (line.trim().length > 16) log.addSecret(line);
-    }
+    if (url.transport === 'ssh')
+      this.login = new SshLogin(
+        { host: url.host, port: url.port, display: url.display },
+        log,
+        credentials,
+        'rsync',
+      );
   }
 
   /** rsync's name for `relative` (a path under the URL's directory) on the server. */
@@ -157,42 +146,14 @@ export class RsyncRemote {
 
   /** Sets up the transport; for ssh, fetches and pins the server's host key first. */
   async open(): Promise<void> {
-    if (this.url.transport === 'daemon' || this.temp) return;
-    this.temp = await privateTempDir('lifeboat-rsync-');
-    const dir = this.temp.dir;
-    const options = [
-      // Never a prompt: a missing key or a changed host fails at once, with ssh's reason.
-      '-o BatchMode=yes',
-      '-o ConnectTimeout=30',
-      ...(this.url.port ? [`-p ${this.url.port}`] : []),
-    ];
-    if (this.credentials.sshKey) {
-      const pem = this.credentials.sshKey.endsWith('\n')
-        ? this.credentials.sshKey
-        : `${this.credentials.sshKey}\n`;
-      await writeFile(join(dir, 'key'), pem, { mode: 0o600 });
-      options.push(`-i ${join(dir, 'key')}`, '-o IdentitiesOnly=yes');
-    }
-    if (this.credentials.hostKey) {
-      await writeFile(join(dir, 'known_hosts'), await this.pinnedHostKey(this.credentials.hostKey));
-      options.push(
-        `-o UserKnownHostsFile=${join(dir, 'known_hosts')}`,
-        '-o StrictHostKeyChecking=yes',
-      );
-    } else {
-      this.log.warn(
-        `backup.url ${this.url.display}: backup.sftpHostKey is not set; ssh trusts ~/.ssh/known_hosts, and a server it has never seen on first use`,
-      );
-      options.push('-o StrictHostKeyChecking=accept-new');
-    }
-    // rsync splits -e at blanks itself (no shell): every part here is lifeboat's own or a
-    // number, and the private directory's path has no blanks.
-    this.sshCommand = ['ssh', ...options].join(' ');
+    if (!this.login || this.sshCommand) return;
+    // rsync splits -e at blanks itself (no shell): see SshLogin.options.
+    this.sshCommand = ['ssh', ...(await this.login.options())].join(' ');
   }
 
   async close(): Promise<void> {
-    await this.temp?.dispose();
-    this.temp = undefined;
+    await this.login?.close();
+    this.sshCommand = undefined;
   }
 
   /** Runs rsync with `args` and the transport's own; the caller reads the exit code. */
@@ -232,44 +193,10 @@ export class RsyncRemote {
       { hint: 'rsync said more in the log' },
     );
   }
-
-  /**
-   * The server's host key whose fingerprint is `fingerprint`, as a known_hosts line: fetched with
-   * ssh-keyscan and compared with ssh-keygen, so ssh then accepts that key and no other.
-   */
-  private async pinnedHostKey(fingerprint: string): Promise<string> {
-    const wanted = hostKeySha256(fingerprint);
-    const scan = await execa(
-      'ssh-keyscan',
-      [...(this.url.port ? ['-p', String(this.url.port)] : []), '-T', '20', this.url.host],
-      { reject: false, stdin: 'ignore' },
-    );
-    if (scan.code === 'ENOENT') throw notInstalled('ssh-keyscan');
-    for (const line of scan.stdout.split('\n')) {
-      if (line.trim() === '' || line.startsWith('#')) continue;
-      const printed = await execa('ssh-keygen', ['-l', '-f', '-'], {
-        input: `${line}\n`,
-        reject: false,
-      });
-      const shown = /SHA256:[A-Za-z0-9+/=]+/.exec(printed.stdout)?.[0];
-      if (shown && hostKeySha256(shown) === wanted) return `${line}\n`;
-    }
-    throw new JobError(
-      `backup.url ${this.url.display}: ${
-        scan.stdout.trim() === ''
-          ? 'the server does not answer'
-          : 'the server does not show the host key backup.sftpHostKey names'
-      }`,
-      { hint: "compare backup.sftpHostKey with ssh-keygen -lf of the server's host keys" },
-    );
-  }
 }
 
 function notInstalled(program: string): JobError {
   return new JobError(`backup.method rsync needs ${program}, which is not installed here`, {
-    hint:
-      program === 'rsync'
-        ? 'install rsync (Debian: apt install rsync)'
-        : 'install the OpenSSH client',
+    hint: 'install rsync (Debian: apt install rsync)',
   });
 }
