@@ -25,6 +25,8 @@ export async function runLogged(
   options: {
     log: Log;
     env?: Record<string, string>;
+    /** The directory it runs in (restic names a relative target so). */
+    cwd?: string;
     signal?: AbortSignal;
     /** What the log line of the command names (external.backup); its output lines name the program. */
     what?: string;
@@ -36,6 +38,7 @@ export async function runLogged(
   log.debug(`${options.what ?? program}: ${[program, ...args].join(' ')}`);
   const child = execa(program, args, {
     env: options.env ?? {},
+    ...(options.cwd ? { cwd: options.cwd } : {}),
     stdin: 'ignore',
     all: true,
     reject: false,

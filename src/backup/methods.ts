@@ -5,6 +5,7 @@ import type { BackupMethod } from './method.js';
 import { netfsMethod } from './netfs.js';
 import { networkerMethod } from './networker.js';
 import { requestRestoreMethod } from './requestrestore.js';
+import { resticMethod } from './restic.js';
 import { rsyncMethod } from './rsync.js';
 import { tsmMethod } from './tsm.js';
 
@@ -18,6 +19,7 @@ const METHODS = new Map<string, BackupMethod>([
   [externalMethod.name, externalMethod],
   [requestRestoreMethod.name, requestRestoreMethod],
   [rsyncMethod.name, rsyncMethod],
+  [resticMethod.name, resticMethod],
   [tsmMethod.name, tsmMethod],
   [networkerMethod.name, networkerMethod],
 ]);

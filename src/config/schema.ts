@@ -30,6 +30,7 @@ export const OUTPUT_METHODS = ['iso', 'ramdisk', 'pxe', 'usb', 'rawdisk', 'obdr'
 export const BACKUP_METHODS = [
   'netfs',
   'rsync',
+  'restic',
   'tsm',
   'networker',
   'external',
@@ -62,7 +63,7 @@ const backupSection = section({
     .string()
     .min(1)
     .describe(
-      'Where backups go: file://, nfs://, cifs://, sftp://, usb://, tape:// (netfs); rsync://host/path or rsync://host::/module/path (rsync). ReaR BACKUP_URL.',
+      'Where backups go: file://, nfs://, cifs://, sftp://, usb://, tape:// (netfs); rsync://host/path or rsync://host::/module/path (rsync); file:///path or sftp://host/path (restic repository). ReaR BACKUP_URL.',
     ),
   mountOptions: z
     .string()
@@ -74,7 +75,7 @@ const backupSection = section({
       .string()
       .min(1)
       .describe(
-        'Key that encrypts the archive. A secret: never logged, never put into an image unless recovery.embedBackupKey is true. ReaR BACKUP_PROG_CRYPT_KEY.',
+        'Key that encrypts the archive (restic: the repository password). A secret: never logged, never put into an image unless recovery.embedBackupKey is true. ReaR BACKUP_PROG_CRYPT_KEY.',
       ),
   ),
   keep: z
@@ -87,14 +88,14 @@ const backupSection = section({
       .string()
       .min(1)
       .describe(
-        'For sftp:// and rsync:// over ssh: the PEM text of the ssh private key (unencrypted) that logs in. A secret: never logged; written to a 0600 temporary file while the backup runs.',
+        'For sftp:// (netfs, restic) and rsync:// over ssh: the PEM text of the ssh private key (unencrypted) that logs in. A secret: never logged; written to a 0600 temporary file while the backup runs.',
       ),
   ),
   sftpHostKey: z
     .string()
     .min(1)
     .describe(
-      "For sftp:// and rsync:// over ssh: the server's host key fingerprint as `ssh-keygen -lf` prints it (SHA256:...); a server with another key is refused.",
+      "For sftp:// (netfs, restic) and rsync:// over ssh: the server's host key fingerprint as `ssh-keygen -lf` prints it (SHA256:...); a server with another key is refused.",
     ),
 });
 

@@ -276,7 +276,7 @@ describe('running steps', () => {
     const second = await setup();
     const plan2 = planWorkflow(mkrescue, [discover('b').steps], facts, second.effective.config);
     await expect(runPlan(plan2, second.state, 'silent')).rejects.toThrow(
-      `${bad} ($LIFEBOAT_SET line 1): backup.method: expected one of "netfs", "rsync", "tsm", "networker", "external", "requestrestore", "none", got "nfs"`,
+      `${bad} ($LIFEBOAT_SET line 1): backup.method: expected one of "netfs", "rsync", "restic", "tsm", "networker", "external", "requestrestore", "none", got "nfs"`,
     );
   });
 

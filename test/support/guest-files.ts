@@ -21,4 +21,5 @@ export const GUEST_FILES = [
   'test/outputs/usb.test.ts',
   'test/backup/methods-rescue.test.ts',
   'test/backup/tape.test.ts',
+  'test/backup/restic-rescue.test.ts',
 ];
