@@ -13,7 +13,7 @@ import {
   type VerifyRequest,
 } from './method.js';
 import { parseResticUrl, ResticRepo } from './restic-repo.js';
-import { BACKUP_ID, nextBackupId } from './retention.js';
+import { BACKUP_ID, nextBackupId, noCompleteBackup } from './retention.js';
 
 /**
  * restic (beyond ReaR): the host's file systems as restic snapshots in a restic repository
@@ -202,20 +202,14 @@ export const resticMethod: BackupMethod = {
         });
       }
       const backups = completeBackups(snapshots);
-      const ids = backups.map((b) => b.id);
       const chosen = request.id ? backups.find((b) => b.id === request.id) : backups.at(-1);
-      if (!chosen) {
-        throw new JobError(
-          request.id
-            ? `backup.url ${repo.url.display}: there is no complete backup ${request.id} of ${hostname}`
-            : `backup.url ${repo.url.display}: there is no complete backup of ${hostname}`,
-          {
-            hint: ids.length
-              ? `complete backups: ${ids.join(', ')}`
-              : 'make one with lifeboat mkbackup',
-          },
+      if (!chosen)
+        throw noCompleteBackup(
+          repo.url.display,
+          hostname,
+          request.id,
+          backups.map((b) => b.id),
         );
-      }
       // The repository's structure: every index, snapshot and tree readable and consistent, and
       // every blob a snapshot names present. The data itself is checked as restore reads it.
       const checked = await repo.run(['check']);

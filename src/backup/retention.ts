@@ -1,3 +1,4 @@
+import { JobError } from '../errors.js';
 import type { Log } from '../log/log.js';
 import type { BackupDestination } from './destination-types.js';
 
@@ -79,4 +80,26 @@ export function backupsToDrop(backups: HostBackups, current: string, keep: numbe
     ...earlier.slice(0, Math.max(0, earlier.length - keep)),
     ...backups.incomplete.filter((id) => id < current),
   ].sort();
+}
+
+/**
+ * The one sentence when the backup a recovery asks for is not there: the named id, or any
+ * complete backup of the host, at `where` (the URL as messages show it), with the ids there are.
+ */
+export function noCompleteBackup(
+  where: string,
+  hostname: string,
+  id: string | undefined,
+  complete: readonly string[],
+): JobError {
+  return new JobError(
+    id
+      ? `backup.url ${where}: there is no complete backup ${id} of ${hostname}`
+      : `backup.url ${where}: there is no complete backup of ${hostname}`,
+    {
+      hint: complete.length
+        ? `complete backups: ${complete.join(', ')}`
+        : 'make one with lifeboat mkbackup',
+    },
+  );
 }

@@ -21,6 +21,7 @@ import {
   type HostBackups,
   MANIFEST_NAME,
   nextBackupId,
+  noCompleteBackup,
 } from './retention.js';
 import { parseRsyncUrl, RsyncRemote, type RsyncResult } from './rsync-remote.js';
 
@@ -190,18 +191,8 @@ export const rsyncMethod: BackupMethod = {
       await remote.open();
       const { complete } = await hostBackups(remote, hostname);
       const id = request.id ?? complete.at(-1);
-      if (!id || !complete.includes(id)) {
-        throw new JobError(
-          request.id
-            ? `backup.url ${remote.url.display}: there is no complete backup ${request.id} of ${hostname}`
-            : `backup.url ${remote.url.display}: there is no complete backup of ${hostname}`,
-          {
-            hint: complete.length
-              ? `complete backups: ${complete.join(', ')}`
-              : 'make one with lifeboat mkbackup',
-          },
-        );
-      }
+      if (!id || !complete.includes(id))
+        throw noCompleteBackup(remote.url.display, hostname, request.id, complete);
       const fetched = await remote.run([
         remote.location(`${hostname}/${id}/${MANIFEST_NAME}`),
         join(work.dir, MANIFEST_NAME),
