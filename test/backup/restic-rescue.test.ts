@@ -5,6 +5,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { lifeboat, sandbox } from '../support/cli.js';
 import { debianFixture } from '../support/fixtures.js';
 import { expectRestored, hostFiles, recoverIntoScript } from '../support/host-files.js';
+import { mediaBuilds } from '../support/media-builds.js';
 import { type GuestResult, runInRescueGuest } from '../support/rescue-guest.js';
 import { type PrivateSshd, startSshd } from '../support/sshd.js';
 import { describeTier, engineMissing, qemuMissing } from '../support/tiers.js';
@@ -45,36 +46,15 @@ describeTier('boot', why)('backup method restic in the rescue system (QEMU)', ()
   beforeAll(async () => {
     sshd = await startSshd(mkdtempSync(join(scratch, 'sshd-')));
     const method = [
-      '--set',
       'backup.method=restic',
-      '--set',
       `backup.url=sftp://root@10.0.2.2:${sshd.port}${repo}`,
-      '--set',
       `backup.sftpHostKey=${sshd.hostKeyFingerprint}`,
     ];
     // The rescue system, with the method in its configuration (the secrets stay out).
-    const capture = join(box.dir, 'capture');
-    const captured = await lifeboat(
-      ['capture', '--root', hostRoot, '--out', capture, ...box.sets, '--quiet'],
-      { env: box.env },
-    );
-    expect(captured.exitCode, captured.all).toBe(0);
-    const media = join(box.dir, 'media');
-    const built = await lifeboat(
-      [
-        'build',
-        '--capture',
-        capture,
-        '--out',
-        media,
-        '--set',
-        'output.methods=[ramdisk]',
-        ...method,
-        ...box.sets,
-      ],
-      { env: box.env },
-    );
-    expect(built.exitCode, built.all).toBe(0);
+    const { out: media } = await mediaBuilds(box, hostRoot, [
+      'output.methods=[ramdisk]',
+      ...method,
+    ])();
 
     // The host's backup, made here into the repository the rescue system will read.
     const tree = join(scratch, 'host');
@@ -84,7 +64,7 @@ describeTier('boot', why)('backup method restic in the rescue system (QEMU)', ()
         'mkbackuponly',
         '--root',
         tree,
-        ...method.map((set) => set.replace('10.0.2.2', '127.0.0.1')),
+        ...method.flatMap((set) => ['--set', set.replace('10.0.2.2', '127.0.0.1')]),
         '--set',
         `backup.encryptionKey=${PASSWORD}`,
         '--set',
