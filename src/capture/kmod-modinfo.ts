@@ -2,12 +2,14 @@ import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { execa } from 'execa';
+import { JobError } from '../errors.js';
 import { ElfError, isElf, namingFile, readSection } from './elf.js';
 
 /**
  * The `.modinfo` section of a kernel module file: NUL-separated `key=value` strings that
  * MODULE_FIRMWARE, MODULE_SOFTDEP, MODULE_ALIAS, ... leave in the object. Read from the file
- * itself, never by running `modinfo` from the captured root.
+ * itself, never by running `modinfo` from the captured root (a compressed module this machine has
+ * no decompressor for is read by this machine's own kmod).
  */
 
 export interface SoftDeps {
@@ -108,9 +110,11 @@ export function moduleInfoFromFields(fields: Map<string, string[]>): ModuleInfo 
 /**
  * The modinfo of a module file (`.ko`, `.ko.xz`, `.ko.zst`, `.ko.gz`), given its host path.
  * ElfError naming the file when it is no kernel module: not ELF, damaged, or without `.modinfo`.
+ * A JobError when a compressed module can't be read on this machine.
  */
 export async function readModuleInfo(file: string): Promise<ModuleInfo> {
   const object = await readModuleObject(file);
+  if (object === undefined) return moduleInfoFromFields(await kmodModinfoFields(file));
   const section = namingFile(file, () => {
     const found = readSection(object, '.modinfo');
     if (found !== undefined) return found;
@@ -131,27 +135,97 @@ const gunzipAsync = promisify(gunzip);
 /** Decompressed modules stay below this; a bigger one is a broken file, not a module. */
 const MAX_MODULE_BYTES = 512 * 1024 * 1024;
 
+/** What decompresses each kind of module file, and the Debian package that has it. */
+const DECOMPRESSORS = {
+  '.xz': { program: 'xz', package: 'xz-utils' },
+  '.zst': { program: 'zstd', package: 'zstd' },
+} as const;
+
+function decompressorFor(file: string) {
+  const suffix = file.slice(file.lastIndexOf('.'));
+  return suffix === '.xz' || suffix === '.zst' ? DECOMPRESSORS[suffix] : undefined;
+}
+
 /**
- * The ELF object of a module file, decompressed. xz and zstd are the host's `xz`/`zstd` programs
- * fed through stdin (node:zlib on Node 20 has no zstd, and no xz at all); they only read data.
+ * The ELF object of a module file, decompressed; undefined when it is xz or zstd and this
+ * machine has no such program (minimal Debian installs have neither: readModuleInfo then asks
+ * kmod). xz and zstd are fed through stdin (node:zlib on Node 20 has no zstd, and no xz at
+ * all); they only read data.
  */
-export async function readModuleObject(file: string): Promise<Buffer> {
+export async function readModuleObject(file: string): Promise<Buffer | undefined> {
   const data = await readFile(file);
   if (file.endsWith('.gz')) return gunzipAsync(data, { maxOutputLength: MAX_MODULE_BYTES });
-  const tool = file.endsWith('.xz') ? 'xz' : file.endsWith('.zst') ? 'zstd' : undefined;
+  const tool = decompressorFor(file);
   if (tool === undefined) return data;
-  const result = await execa(tool, ['--decompress', '--stdout', '--quiet'], {
+  const result = await execa(tool.program, ['--decompress', '--stdout', '--quiet'], {
     input: data,
     encoding: 'buffer',
     stripFinalNewline: false,
     maxBuffer: MAX_MODULE_BYTES,
     reject: false,
   });
+  if (result.code === 'ENOENT') return undefined;
   if (result.failed) {
     // Not execa's own error: it would carry the binary output into the log.
     const why = Buffer.from(result.stderr).toString('utf8').trim() || result.shortMessage;
-    throw new Error(`${file}: ${tool} could not decompress it: ${why}`);
+    throw new JobError(`${file}: ${tool.program} could not decompress it: ${why}`, {
+      hint: 'The module file is damaged: reinstall the kernel package it belongs to.',
+    });
   }
   const stdout = result.stdout;
   return Buffer.from(stdout.buffer, stdout.byteOffset, stdout.byteLength);
+}
+
+/**
+ * kmod's modinfo: on the PATH, or where Debian puts it (root's PATH has it; another user's may
+ * not). The machine's own, never the captured root's; it only reads the file. Every host whose
+ * kernel package installs compressed modules has it: the kernel package depends on kmod, which
+ * decompresses with liblzma and libzstd, not with the programs.
+ */
+const MODINFO = ['modinfo', '/usr/sbin/modinfo', '/sbin/modinfo'];
+
+/**
+ * The `.modinfo` fields of a compressed module as kmod's `modinfo -0` prints them, each
+ * NUL-terminated: `key=value` (kmod 30), or `key:` padded to 16 columns and the value (its own
+ * `filename`, `parm` as it renders it, `name:type`, and older kmods' every field). `filename` and
+ * the signature's fields are modinfo's, not the module's.
+ */
+async function kmodModinfoFields(file: string): Promise<Map<string, string[]>> {
+  const tool = decompressorFor(file);
+  let said = 'kmod is not installed';
+  for (const program of MODINFO) {
+    const result = await execa(program, ['-0', file], { reject: false, stripFinalNewline: false });
+    if (result.code === 'ENOENT') continue;
+    if (result.exitCode === 0) return parseModinfoOutput(result.stdout);
+    said = result.stderr.trim() || (result.shortMessage ?? `${program} failed`);
+    break;
+  }
+  throw new JobError(
+    `${file}: this machine can't read ${tool?.program ?? 'compressed'} kernel modules: neither ${tool?.program} nor kmod's modinfo could (${said})`,
+    { hint: `Install ${tool?.package} or kmod on this machine, then capture again.` },
+  );
+}
+
+const MODINFO_OWN_FIELDS = new Set([
+  'filename',
+  'sig_id',
+  'signer',
+  'sig_key',
+  'sig_hashalgo',
+  'signature',
+]);
+
+export function parseModinfoOutput(text: string): Map<string, string[]> {
+  const fields = new Map<string, string[]>();
+  for (const entry of text.split('\0')) {
+    // Keys hold neither '=' nor ':'; values may hold both.
+    const at = entry.search(/[=:]/);
+    if (at <= 0) continue;
+    const key = entry.slice(0, at);
+    if (MODINFO_OWN_FIELDS.has(key)) continue;
+    const values = fields.get(key) ?? [];
+    values.push(entry[at] === ':' ? entry.slice(at + 1).replace(/^ +/, '') : entry.slice(at + 1));
+    fields.set(key, values);
+  }
+  return fields;
 }

@@ -7,6 +7,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
@@ -280,6 +281,64 @@ describeTier('fixture', missing)('lifeboat capture of a Debian root', () => {
       expect(diff.stdout).toMatch(/libjq\.so\.1/);
       expect(diff.stdout).toMatch(/libonig\.so\.5/);
       expect(diff.stdout).toMatch(/\/usr\/bin\/jq/);
+    });
+  });
+
+  describe('a root whose kernel modules are xz-compressed, captured on a host without xz or zstd', () => {
+    let copy: string;
+    let bin: string;
+    beforeAll(async () => {
+      copy = join(box.dir, 'root-with-xz-modules');
+      await execa('cp', ['-al', root, copy]);
+      // As trixie ships them: the modules the first capture chose become .ko.xz (a new file
+      // each; the fixture's hard-linked original is only unlinked), and modules.dep says so.
+      const moduleDir = join(copy, 'usr/lib/modules', manifest.identity.kernelVersion ?? '');
+      for (const { path } of manifest.kernel?.modules ?? []) {
+        const file = join(copy, path);
+        await execa('sh', [
+          '-c',
+          'xz -1 --check=crc32 --stdout "$1" >"$1.xz" && rm "$1"',
+          'sh',
+          file,
+        ]);
+      }
+      const dep = join(moduleDir, 'modules.dep');
+      const compressed = new Set(
+        (manifest.kernel?.modules ?? []).map((m) =>
+          m.path.replace(/^\/?usr\/lib\/modules\/[^/]+\//, ''),
+        ),
+      );
+      const lines = readFileSync(dep, 'utf8').replace(/[^\s:]+\.ko\b/g, (p) =>
+        compressed.has(p) ? `${p}.xz` : p,
+      );
+      rmSync(dep);
+      writeFileSync(dep, lines);
+      // PATH: node, kmod's modinfo and getfattr, nothing of xz-utils or zstd.
+      bin = join(box.dir, 'bin');
+      mkdirSync(bin);
+      for (const program of ['node', 'modinfo', 'getfattr'])
+        symlinkSync(
+          (await execa('sh', ['-c', `command -v ${program}`])).stdout,
+          join(bin, program),
+        );
+    }, 120_000);
+    afterAll(() => rmSync(copy, { recursive: true, force: true }));
+
+    it('reads them with kmod and chooses the same modules and firmware', async () => {
+      const out = join(box.dir, 'xz-modules');
+      const result = await lifeboat(
+        ['capture', '--out', out, ...settings.map((s) => (s === root ? copy : s))],
+        { env: { ...box.env, PATH: bin } },
+      );
+      expect(result.exitCode, result.all).toBe(0);
+      const xzManifest = manifestOf(out);
+      const plain = manifest.kernel?.modules ?? [];
+      expect(plain.length).toBeGreaterThan(20);
+      expect(xzManifest.kernel?.modules.map((m) => m.name)).toEqual(plain.map((m) => m.name));
+      expect(xzManifest.kernel?.modules.map((m) => m.path)).toEqual(
+        plain.map((m) => `${m.path}.xz`),
+      );
+      expect(xzManifest.kernel?.firmware).toEqual(manifest.kernel?.firmware);
     });
   });
 });

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { lstat, readFile } from 'node:fs/promises';
+import { lstat, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -60,6 +61,23 @@ const ORACLE_NAMES = [
   'fs-iso9660',
   'crc32c',
 ];
+
+/**
+ * Runs `read` with a PATH that has kmod's modinfo and nothing else: a host without xz-utils and
+ * zstd (a worker thread's environment is its own).
+ */
+async function withoutDecompressors<T>(read: () => Promise<T>): Promise<T> {
+  const bin = await mkdtemp(join(tmpdir(), 'lifeboat-path-'));
+  const saved = process.env.PATH;
+  try {
+    await symlink((await execa('sh', ['-c', 'command -v modinfo'])).stdout, join(bin, 'modinfo'));
+    process.env.PATH = bin;
+    return await read();
+  } finally {
+    process.env.PATH = saved;
+    await rm(bin, { recursive: true, force: true });
+  }
+}
 
 /** What `modprobe --show-depends NAME` would do: files it would insmod (root-relative, real). */
 async function modprobeShowDepends(
@@ -205,6 +223,20 @@ describeFixture('module capture of a Debian bookworm root', () => {
           // The host's kmod reads xz and zstd modules (Debian builds it without zlib).
           const r = await execa('modinfo', ['-F', 'firmware', file]);
           expect(r.stdout.split('\n')).toEqual(plain.firmware);
+          // A minimal host has kmod (its kernel package needs it) but neither xz nor zstd.
+          const viaKmod = await withoutDecompressors(() => readModuleInfo(file));
+          expect(viaKmod.fields.has('filename')).toBe(false);
+          const { fields: _plainFields, ...plainInfo } = plain;
+          const { fields: _kmodFields, ...kmodInfo } = viaKmod;
+          expect(kmodInfo).toEqual(plainInfo);
+          const selected = await withoutDecompressors(() =>
+            selectModules(compressed, { policy: 'all' }),
+          );
+          expect(selected.files).toHaveLength(4);
+          expect(selected.firmware.missing.map((f) => f.name)).toEqual([
+            'ni6534a.bin',
+            'niscrb02.bin',
+          ]);
         }
         const selection = await selectModules(compressed, { policy: 'all' });
         expect(selection.files).toHaveLength(4);
