@@ -30,7 +30,8 @@ sgdisk \
 udevadm settle
 for try in 1 2 3 4 5; do
   blockdev --rereadpt "$disk" && break
-  [ "$try" = 5 ] && exit 1
+  # Still busy after five: partx adds the partitions one by one, which a busy disk allows.
+  if [ "$try" = 5 ]; then partx --update "$disk" && break; exit 1; fi
   sleep 1
   udevadm settle
 done
