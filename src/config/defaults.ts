@@ -77,7 +77,7 @@ export function builtinDefaults(env: NodeJS.ProcessEnv = process.env): ConfigLay
       regenerateInitramfs: 'auto',
       embedBackupKey: false,
     },
-    layout: { exclude: [] },
+    layout: { exclude: [], autoExcludeDisks: true },
     builder: { image: 'debian-bookworm', baseImage: 'lifeboat-base/debian:bookworm' },
     steps: { dirs: [] },
     paths: {

@@ -136,6 +136,7 @@ export const REAR_NAMES: RearName[] = [
   { rear: 'PRE_RECOVERY_SCRIPT', key: 'recovery.preScripts' },
   { rear: 'POST_RECOVERY_SCRIPT', key: 'recovery.postScripts' },
   { rear: 'EXCLUDE_RECREATE', key: 'layout.exclude' },
+  { rear: 'AUTOEXCLUDE_DISKS', key: 'layout.autoExcludeDisks' },
   { rear: 'SOURCE_DATE_EPOCH', key: 'sourceDateEpoch' },
 ];
 

@@ -480,8 +480,13 @@ const recoverySection = section({
 
 const layoutSection = section({
   exclude: names(
-    'Disk layout components (and what depends on them) not recreated. ReaR EXCLUDE_RECREATE.',
+    'Disk layout components (and what depends on them) not recreated; one naming a whole disk also leaves that disk out of matching, so it needs no disk at recovery. ReaR EXCLUDE_RECREATE.',
   ),
+  autoExcludeDisks: z
+    .boolean()
+    .describe(
+      'Leave out of recovery the captured disks no mounted file system or swap area of the host was on (a backup disk plugged in for mkbackup, a USB stick): they need no disk at recovery and are never recreated. The disk holding the backup is always left out. ReaR AUTOEXCLUDE_DISKS.',
+    ),
   luksKey: secret(
     z
       .string()

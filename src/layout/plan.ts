@@ -4,10 +4,11 @@ import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { JobError, UsageError } from '../errors.js';
 import type { Log } from '../log/log.js';
+import { disksToLeaveOut, withoutDisks } from './disks-left-out.js';
 import { type Migration, migrateLayout, partitionDevice, type TargetDisk } from './migrate.js';
 import type { Layout } from './model.js';
 import { parseLsblk } from './parse-lsblk.js';
-import { mountScript, recreateScript } from './recreate.js';
+import { componentNames, mountScript, recreateScript } from './recreate.js';
 import { runHostTool } from './run-tool.js';
 
 /**
@@ -36,6 +37,8 @@ export interface PlanDisksOptions {
   target: string;
   workDir: string;
   exclude: readonly string[];
+  /** layout.autoExcludeDisks (disks-left-out.ts). */
+  autoExcludeDisks: boolean;
   unattended: boolean;
   diskMapping?: ReadonlyMap<string, string>;
   /**
@@ -53,12 +56,28 @@ export async function planDisks(options: PlanDisksOptions): Promise<LayoutPlan> 
   const keep = await disksHolding(options.protectedDevices ?? []);
   for (const disk of keep) log.info(`${options.command}: ${disk} holds the backup: never touched`);
   const here = (await targetDisks()).filter((d) => !keep.has(d.device));
-  const migration = migrateLayout(options.layout, here, options.diskMapping);
+  const leftOut = disksToLeaveOut(options.layout, {
+    autoExclude: options.autoExcludeDisks,
+    exclude: options.exclude,
+    backupFilesystems: await filesystemUuids(options.protectedDevices ?? []),
+  });
+  for (const { device, why } of leftOut)
+    log.info(
+      `${options.command}: ${device} of the layout is left out (${why}): it needs no disk here`,
+    );
+  const captured = withoutDisks(
+    options.layout,
+    leftOut.map((d) => d.device),
+  );
+  // Exclude entries for what went with those disks name nothing now; a typo still fails.
+  const [before, after] = [componentNames(options.layout), componentNames(captured)];
+  const exclude = options.exclude.filter((entry) => after.has(entry) || !before.has(entry));
+  const migration = migrateLayout(captured, here, options.diskMapping);
   for (const note of migration.notes) log.info(`${options.command}: migration: ${note}`);
   if (options.unattended && migration.shrunk.length > 0) throw neverShrunk(migration.shrunk);
   const layout = migration.layout;
   if (layout.encrypted.length > 0 && options.luksKeyFile === undefined) throw noLuksKey(layout);
-  const { script, order } = recreateScript(layout, { exclude: [...options.exclude] });
+  const { script, order } = recreateScript(layout, { exclude });
   const recreate = join(options.workDir, 'recreate.sh');
   const mount = join(options.workDir, 'mount.sh');
   await mkdir(dirname(recreate), { recursive: true, mode: 0o700 });
@@ -73,7 +92,7 @@ export async function planDisks(options: PlanDisksOptions): Promise<LayoutPlan> 
   return {
     migration,
     layout,
-    renames: deviceRenames(options.layout, migration),
+    renames: deviceRenames(captured, migration),
     recreate,
     mount,
     disks,
@@ -165,6 +184,17 @@ export async function disksHolding(devices: readonly string[]): Promise<Set<stri
     }
   }
   return disks;
+}
+
+/** The UUIDs of the file systems on these devices (the backup's), as blkid reads them here. */
+async function filesystemUuids(devices: readonly string[]): Promise<string[]> {
+  const uuids: string[] = [];
+  for (const device of devices) {
+    const result = await runHostTool('blkid', ['-o', 'value', '-s', 'UUID', device]);
+    const uuid = result.exitCode === 0 ? result.stdout.trim() : '';
+    if (uuid !== '') uuids.push(uuid);
+  }
+  return uuids;
 }
 
 /**

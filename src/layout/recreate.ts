@@ -72,6 +72,11 @@ export function recreateScript(layout: Layout, options: RecreateOptions = {}): R
   return { script, order: plan.ordered.map((component) => component.id) };
 }
 
+/** What an exclude entry can name in this layout: every component's id and the devices it makes. */
+export function componentNames(layout: Layout): Set<string> {
+  return new Set(layoutComponents(layout).flatMap((c) => [c.id, ...c.provides]));
+}
+
 /** Every component of the layout, before exclusion and ordering. */
 function layoutComponents(layout: Layout): Component[] {
   return [

@@ -190,6 +190,7 @@ export const RECOVER_STEPS: Step[] = [
       target: request.target,
       workDir: request.workDir,
       exclude: ctx.config.layout.exclude,
+      autoExcludeDisks: ctx.config.layout.autoExcludeDisks,
       unattended: request.unattended,
       ...(request.diskMapping ? { diskMapping: request.diskMapping } : {}),
       ...(key ? { luksKeyFile: key.file } : {}),
