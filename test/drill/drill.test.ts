@@ -163,12 +163,18 @@ function backedUpHost(): Promise<BackedUpHost> {
     const config = drillConfig(sshd, remote);
     writeFileSync(join(dir, 'drill.yaml'), config, { mode: 0o600 });
     const disk = await copyDrillHostDisk(join(dir, 'disk.img'));
+    // A backup disk plugged in while the host captures (a file system, never mounted), as an
+    // administrator does before mkbackup; the recoveries have only the host's disk.
+    const backupDisk = join(dir, 'backup-disk.img');
+    await execa('truncate', ['-s', '64M', backupDisk]);
+    await execa('mkfs.ext4', ['-q', '-F', '-L', 'BACKUPDISK', backupDisk]);
 
     // 1. The protected host backs itself up, with lifeboat's own bundle on its own Node.js.
     const host = await timed('host boot (bios), capture, mkbackuponly, fingerprint', () =>
       runInDrillHost({
         disk,
         firmware: 'bios',
+        disks: [{ file: backupDisk, serial: 'drillbackup' }],
         files: {
           'lifeboat.mjs': readFileSync(join(ROOT, 'dist', 'rescue', 'lifeboat.mjs'), 'utf8'),
           'drill.yaml': config,
@@ -198,6 +204,12 @@ stage fingerprint eval '${fileChecksums}'
     // The fixture is what it claims: root on LVM, swap on.
     expect(hostLog('root-source.txt').trim()).toBe('/dev/mapper/drillvg-root');
     expect(hostLog('swaps.txt')).toMatch(/^\/dev\/(dm-\d+|mapper\/drillvg-swap)\s+partition$/m);
+    // Its layout has the backup disk too: the recoveries must leave it out, having no disk for it.
+    const captured = JSON.parse(readFileSync(join(host.out, 'capture', 'capture.json'), 'utf8'));
+    expect(captured.layout.disks.map((d: { serial?: string }) => d.serial)).toEqual([
+      DRILL_HOST_SERIAL,
+      'drillbackup',
+    ]);
 
     // The key to the backup goes into the rescue image because the configuration asks; never
     // into a log.
@@ -379,6 +391,10 @@ cat /var/log/lifeboat/lifeboat-*-recover.log >recover.log || true
               /partition table of \S+ exists, skipped/,
             );
           }
+          // The backup disk the host had at capture is left out; no disk here stands in for it.
+          expect(readFileSync(join(after.out, 'recover.log'), 'utf8')).toMatch(
+            /\/dev\/vd\w of the layout is left out \(no file system or swap area of the host was on it\)/,
+          );
           // The BIOS half's configuration has a recovery.postScripts hook: it ran after finalize,
           // with the recovered system mounted at its target (recover's log says what it printed).
           if (firmware === 'bios') {

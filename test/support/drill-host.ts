@@ -256,6 +256,8 @@ export interface DrillRun {
   timeoutMs?: number;
   /** Virtual CPUs (bootInQemu's default unless given). */
   cpus?: number;
+  /** More disks attached while it runs, after its own. */
+  disks?: { file: string; serial: string }[];
   /** Every console line as it arrives (a drill's live log). */
   onLine?: (line: string) => void;
 }
@@ -299,6 +301,7 @@ export async function runInDrillHost(run: DrillRun): Promise<DrillResult> {
     disks: [
       { file: inImage, serial: 'drillin' },
       { file: outImage, serial: 'drillout' },
+      ...(run.disks ?? []),
     ],
   });
   const totalSeconds = (Date.now() - started) / 1000;
