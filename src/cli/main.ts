@@ -9,6 +9,7 @@ import { registerCapture } from './commands/capture.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerDump } from './commands/dump.js';
 import { registerFormat } from './commands/format.js';
+import { registerImportRear } from './commands/import-rear.js';
 import { registerLayout } from './commands/layout.js';
 import { registerRecover } from './commands/recover.js';
 import { registerWorkflows } from './commands/workflow.js';
@@ -60,6 +61,7 @@ export function buildProgram(): Command {
   registerWorkflows(program);
   registerRecover(program);
   registerFormat(program);
+  registerImportRear(program);
   for (const command of program.commands) {
     command.exitOverride();
     for (const sub of command.commands) sub.exitOverride();

@@ -1,5 +1,5 @@
 import { accessSync, constants, existsSync } from 'node:fs';
-import { basename, delimiter, extname, join, resolve } from 'node:path';
+import { basename, delimiter, dirname, extname, join, resolve } from 'node:path';
 import { cosmiconfig } from 'cosmiconfig';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { errorMessage, UsageError } from '../errors.js';
@@ -133,6 +133,11 @@ export async function fileOperations(
   if (extension !== '' && !EXTENSIONS.includes(extension)) {
     throw new UsageError(
       `${absolute}: lifeboat reads configuration files ending in ${EXTENSIONS.join(', ')} (or none, read as YAML), not ${extension}`,
+      extension === '.conf'
+        ? {
+            hint: `If it is ReaR's, convert it: lifeboat import-rear --from ${dirname(absolute)} --out local.yaml`,
+          }
+        : {},
     );
   }
   let loaded: unknown;

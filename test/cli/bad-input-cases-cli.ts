@@ -67,6 +67,21 @@ export const FLAG_AND_CONFIG_CASES: BadInputCase[] = [
   // Configuration
   {
     group: 'Configuration',
+    title: "--config naming ReaR's local.conf",
+    args: ['dump', '--config', '{dir}/rear/local.conf'],
+    setup: (box) => write(join(box.dir, 'rear', 'local.conf'), 'OUTPUT=ISO\n'),
+    exitCode: 2,
+    says: /not \.conf\n {2}If it is ReaR's, convert it: lifeboat import-rear --from \S+\/rear --out local\.yaml/,
+  },
+  {
+    group: 'Configuration',
+    title: 'import-rear from a directory without ReaR configuration',
+    args: ['import-rear', '--from', '{dir}'],
+    exitCode: 2,
+    says: 'none of os.conf, site.conf, local.conf is there',
+  },
+  {
+    group: 'Configuration',
     title: '--set without =',
     args: ['dump', '--set', 'rescue.programs'],
     exitCode: 2,

@@ -87,6 +87,8 @@ function stateOf(ctx: StepContext): RecoverState {
 function hookEnv(ctx: StepContext, request: RecoverRequest): Record<string, string> {
   return {
     LIFEBOAT_TARGET: request.target,
+    // ReaR's name for it: a PRE/POST_RECOVERY_SCRIPT imported from ReaR runs as it did there.
+    TARGET_FS_ROOT: request.target,
     LIFEBOAT_WORKFLOW: ctx.workflow,
     LIFEBOAT_MODE: request.mode,
     LIFEBOAT_UNATTENDED: request.unattended ? '1' : '0',
