@@ -445,10 +445,10 @@ const networkSection = section({
 
 const recoverySection = section({
   preScripts: names(
-    'Shell commands (bash -c) run before recovery verifies anything, with LIFEBOAT_TARGET (and ReaR\'s TARGET_FS_ROOT) naming the target; a failing one stops the recovery. ReaR PRE_RECOVERY_SCRIPT.',
+    "Shell commands (bash -c) run before recovery verifies anything, with LIFEBOAT_TARGET (and ReaR's TARGET_FS_ROOT) naming the target; a failing one stops the recovery. ReaR PRE_RECOVERY_SCRIPT.",
   ),
   postScripts: names(
-    'Shell commands (bash -c) run after finalize, the restored system still mounted at LIFEBOAT_TARGET (and ReaR\'s TARGET_FS_ROOT); a failing one stops the recovery. ReaR POST_RECOVERY_SCRIPT.',
+    "Shell commands (bash -c) run after finalize, the restored system still mounted at LIFEBOAT_TARGET (and ReaR's TARGET_FS_ROOT); a failing one stops the recovery. ReaR POST_RECOVERY_SCRIPT.",
   ),
   afterUnattended: z
     .enum(['reboot', 'poweroff', 'shell'])
