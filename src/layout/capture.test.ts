@@ -145,7 +145,19 @@ describe('captureLayout on recorded tool output', async () => {
     expect(fs('/dev/vg0/home')).toMatchObject({
       type: 'xfs',
       label: 'home',
-      options: { blockSize: 4096, inodeSize: 512, crc: true },
+      options: {
+        blockSize: 4096,
+        inodeSize: 512,
+        crc: true,
+        finobt: true,
+        sparse: true,
+        rmapbt: false,
+        reflink: true,
+        bigtime: true,
+        inobtcount: true,
+        nrext64: false,
+        ftype: true,
+      },
     });
     expect(fs('/dev/vda1')).toMatchObject({
       type: 'vfat',

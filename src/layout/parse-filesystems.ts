@@ -52,14 +52,43 @@ export function parseTune2fs(text: string): Filesystem['options'] {
   };
 }
 
-/** xfs, from xfs_db's `info` (the same text as xfs_info): block size, inode size, crc. */
+/**
+ * The on/off features of an xfs file system that mkfs.xfs sets and whose defaults change between
+ * xfsprogs versions (trixie's mkfs.xfs turns on rmapbt and nrext64, bookworm's does not): kept so
+ * that recreation makes the file system the host had, not what the rescue system's mkfs.xfs
+ * defaults to.
+ */
+const XFS_FEATURES = [
+  'finobt',
+  'sparse',
+  'rmapbt',
+  'reflink',
+  'bigtime',
+  'inobtcount',
+  'nrext64',
+  'ftype',
+] as const;
+
+/**
+ * xfs, from xfs_db's `info` (the same text as xfs_info): block size, inode size, crc, and each of
+ * XFS_FEATURES that this xfsprogs reports.
+ */
 export function parseXfsInfo(text: string): Filesystem['options'] {
   const field = (name: string) => numberOf(new RegExp(`\\b${name}=(\\d+)`).exec(text)?.[1]);
   const blockSize = /^data\s*=\s*bsize=(\d+)/m.exec(text)?.[1];
   const inodeSize = field('isize');
   if (blockSize === undefined || inodeSize === undefined)
     throw new ToolOutputError('xfs_db info', 'no data bsize or isize');
-  return { blockSize: Number(blockSize), inodeSize, crc: field('crc') === 1 };
+  const options: Filesystem['options'] = {
+    blockSize: Number(blockSize),
+    inodeSize,
+    crc: field('crc') === 1,
+  };
+  for (const feature of XFS_FEATURES) {
+    const value = field(feature);
+    if (value !== undefined) options[feature] = value === 1;
+  }
+  return options;
 }
 
 /** vfat: the FAT size mkfs.vfat -F takes. */

@@ -50,6 +50,16 @@ describe('recreateScript: xfs and vfat', () => {
     );
   });
 
+  it("makes xfs with each feature the host's had, on or off, whatever mkfs.xfs defaults to", () => {
+    const layout = xfsLayout();
+    const fs = layout.filesystems[0];
+    if (fs === undefined) throw new Error('fixture has a file system');
+    Object.assign(fs.options, { rmapbt: true, nrext64: true, reflink: false, ftype: true });
+    expect(blockOf(recreateScript(layout).script, 'fs:/dev/vdb1')).toContain(
+      "run mkfs.xfs -f -m 'uuid=66666666-0000-4000-8000-000000000001,crc=1,rmapbt=1,reflink=0' -L 'data' -b 'size=4096' -i 'size=512,nrext64=1' -n 'ftype=1' '/dev/vdb1'",
+    );
+  });
+
   it('makes the ESP with its volume id (no dash), label and FAT size, guarded by the dashed id', () => {
     const { script } = recreateScript(espLayout());
     const block = blockOf(script, 'fs:/dev/vda1');

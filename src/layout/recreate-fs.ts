@@ -108,14 +108,29 @@ function mkfsCommand(fs: Filesystem, id: string): string {
       return [...args, device].join(' ');
     }
     case 'xfs': {
-      const crc = options.boolean('crc');
-      const meta = [`uuid=${fs.uuid}`, ...(crc === undefined ? [] : [`crc=${crc ? 1 : 0}`])];
+      // Every feature the layout kept, on or off, in the option group mkfs.xfs takes it in: the
+      // host's file system, whatever this mkfs.xfs would default to.
+      const set = (names: readonly string[]) =>
+        names.flatMap((name) => {
+          const on = options.boolean(name);
+          return on === undefined ? [] : [`${name}=${on ? 1 : 0}`];
+        });
+      const meta = [
+        `uuid=${fs.uuid}`,
+        ...set(['crc', 'finobt', 'rmapbt', 'reflink', 'bigtime', 'inobtcount']),
+      ];
       const args = ['mkfs.xfs', '-f', '-m', shellQuote(meta.join(','))];
       if (label !== undefined) args.push('-L', shellQuote(label));
       const blockSize = options.number('blockSize');
       if (blockSize !== undefined) args.push('-b', shellQuote(`size=${blockSize}`));
       const inodeSize = options.number('inodeSize');
-      if (inodeSize !== undefined) args.push('-i', shellQuote(`size=${inodeSize}`));
+      const inode = [
+        ...(inodeSize === undefined ? [] : [`size=${inodeSize}`]),
+        ...set(['sparse', 'nrext64']),
+      ];
+      if (inode.length > 0) args.push('-i', shellQuote(inode.join(',')));
+      const naming = set(['ftype']);
+      if (naming.length > 0) args.push('-n', shellQuote(naming.join(',')));
       return [...args, device].join(' ');
     }
     case 'vfat': {

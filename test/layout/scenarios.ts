@@ -67,7 +67,9 @@ udevadm settle
 mkfs.vfat -F 32 -n ESP "\${d1}1"
 pvcreate -q "\${d1}2" && vgcreate -q -s 8M vg0 "\${d1}2"
 lvcreate -q -y -n root -L 400M vg0 && lvcreate -q -y -n home -L 320M vg0 && lvcreate -q -y -n swap -L 64M vg0
-mkfs.ext4 -q -L root /dev/vg0/root && mkfs.xfs -q -L home /dev/vg0/home && mkswap -L swap /dev/vg0/swap
+mkfs.ext4 -q -L root /dev/vg0/root && mkswap -L swap /dev/vg0/swap
+# home as trixie's mkfs.xfs makes it: rmapbt and nrext64 on, which bookworm's leaves off.
+mkfs.xfs -q -L home -m rmapbt=1 -i nrext64=1 /dev/vg0/home
 mkdir -p /mnt/t/root /mnt/t/home /mnt/t/esp
 mount /dev/vg0/root /mnt/t/root && mount /dev/vg0/home /mnt/t/home && mount "\${d1}1" /mnt/t/esp`,
   },
