@@ -38,8 +38,9 @@ import { describeTier, engineMissing, qemuMissing } from '../support/tiers.js';
  * and the backup server, on UEFI from a rescue stick alone.
  *
  *   1. the protected host (a real Debian disk: GPT, BIOS boot partition, ESP, LVM root and swap,
- *      ext4, GRUB for both firmwares, Debian's generic kernel) boots and runs lifeboat itself:
- *      `capture` (live: its layout too) and `mkbackuponly` to sftp:// on this machine's loopback
+ *      ext4, GRUB for both firmwares, Debian's generic kernel) boots, installs lifeboat's Debian
+ *      package (ci/package.mjs) and runs it: `capture` (live: its layout too, with a backup disk
+ *      plugged in that recovery must leave out) and `mkbackuponly` to sftp:// on this machine's loopback
  *      (a private sshd, reached from the guest at 10.0.2.2); it fingerprints itself (every
  *      file's sha256, layout ids)
  *   2. here, `lifeboat build` makes its rescue media from that capture: for BIOS the ISO, with
@@ -163,6 +164,8 @@ function backedUpHost(): Promise<BackedUpHost> {
     const config = drillConfig(sshd, remote);
     writeFileSync(join(dir, 'drill.yaml'), config, { mode: 0o600 });
     const disk = await copyDrillHostDisk(join(dir, 'disk.img'));
+    const deb = join(dir, 'lifeboat.deb');
+    await execa('node', [join(ROOT, 'ci', 'package.mjs'), deb]);
     // A backup disk plugged in while the host captures (a file system, never mounted), as an
     // administrator does before mkbackup; the recoveries have only the host's disk.
     const backupDisk = join(dir, 'backup-disk.img');
@@ -175,12 +178,11 @@ function backedUpHost(): Promise<BackedUpHost> {
         disk,
         firmware: 'bios',
         disks: [{ file: backupDisk, serial: 'drillbackup' }],
-        files: {
-          'lifeboat.mjs': readFileSync(join(ROOT, 'dist', 'rescue', 'lifeboat.mjs'), 'utf8'),
-          'drill.yaml': config,
-        },
+        files: { 'lifeboat.deb': readFileSync(deb), 'drill.yaml': config },
         script: `set -euo pipefail
-lifeboat() { LIFEBOAT_VERSION=drill node /run/drill/in/lifeboat.mjs --config /run/drill/in/drill.yaml "$@"; }
+# lifeboat as an administrator installs it: the project's Debian package, on Debian's nodejs.
+dpkg --install /run/drill/in/lifeboat.deb >dpkg.log 2>&1
+lifeboat() { /usr/bin/lifeboat --config /run/drill/in/drill.yaml "$@"; }
 findmnt -no SOURCE / >root-source.txt
 swapon --show=NAME,TYPE --noheadings >swaps.txt
 # Each stage's milliseconds into stages.txt, for the drill's timings.
@@ -198,7 +200,7 @@ stage fingerprint eval '${fileChecksums}'
       existsSync(join(host.out, name)) ? readFileSync(join(host.out, name), 'utf8') : '';
     expect(
       host.exitCode,
-      `run.log:\n${hostLog('run.log')}\ncapture.log:\n${hostLog('capture.log').slice(-2000)}\nmkbackuponly.log:\n${hostLog('mkbackuponly.log').slice(-3000)}\nconsole:\n${host.console.slice(-2000)}`,
+      `run.log:\n${hostLog('run.log')}\ndpkg.log:\n${hostLog('dpkg.log')}\ncapture.log:\n${hostLog('capture.log').slice(-2000)}\nmkbackuponly.log:\n${hostLog('mkbackuponly.log').slice(-3000)}\nconsole:\n${host.console.slice(-2000)}`,
     ).toBe(0);
     expect(host.hostname).toBe('fixture-drill');
     // The fixture is what it claims: root on LVM, swap on.

@@ -252,7 +252,7 @@ export interface DrillRun {
   /** run.sh: runs as root in /run/drill/out, its output in /run/drill/out/run.log. */
   script: string;
   /** More files for /run/drill/in, by relative path (checksums.sh is always there). */
-  files?: Record<string, string>;
+  files?: Record<string, string | Buffer>;
   timeoutMs?: number;
   /** Virtual CPUs (bootInQemu's default unless given). */
   cpus?: number;

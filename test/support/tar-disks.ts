@@ -8,7 +8,10 @@ import { execa } from 'execa';
  * guest reads the in-disk with `tar -xf /dev/disk/by-id/virtio-SERIAL` and writes a tar of its
  * results onto the blank out-disk the same way.
  */
-export async function tarInDisk(scratch: string, files: Record<string, string>): Promise<string> {
+export async function tarInDisk(
+  scratch: string,
+  files: Record<string, string | Buffer>,
+): Promise<string> {
   const dir = join(scratch, 'in');
   for (const [name, content] of Object.entries(files)) {
     mkdirSync(join(dir, name, '..'), { recursive: true });
