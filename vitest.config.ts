@@ -34,6 +34,9 @@ export default defineConfig({
           include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
           exclude: GUEST_FILES,
           setupFiles: ['test/support/lower-priority.ts', ...common.setupFiles],
+          // Niced beside guests that keep both cores busy, a test here may wait seconds for a
+          // core between its commands: 30 s timed out tests that take 4 s on their own.
+          testTimeout: 120_000,
           pool: 'threads',
         },
       },
