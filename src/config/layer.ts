@@ -63,7 +63,8 @@ export class ConfigError extends UsageError {
   }
 }
 
-function unwrap(schema: z.ZodType): z.ZodType {
+/** A key's schema without optional, default and nullable around it. */
+export function unwrap(schema: z.ZodType): z.ZodType {
   let current = schema;
   while (
     current instanceof z.ZodOptional ||

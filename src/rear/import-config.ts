@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { schemaAt, secretPaths } from '../config/layer.js';
+import { schemaAt, secretPaths, unwrap } from '../config/layer.js';
 import { rearName } from '../config/rear-names.js';
 import type { RearAssignment, RearConfig, RearValue } from './bash-config.js';
 import { bashTokens } from './bash-words.js';
@@ -27,16 +27,16 @@ export interface ImportedConfig {
   rows: ImportRow[];
 }
 
-const SECRETS = new Set(secretPaths());
-
 export function importRearConfig(config: RearConfig): ImportedConfig {
   const layer: Record<string, unknown> = {};
   const rows: ImportRow[] = [];
+  // Here, not at module load: every CLI command imports this module.
+  const secrets = new Set(secretPaths());
   for (const variable of config.variables.values()) {
     const where = `${variable.file}:${variable.line}`;
     const converted = convert(variable);
     const secret =
-      (converted.key !== undefined && SECRETS.has(converted.key)) || looksSecret(variable);
+      (converted.key !== undefined && secrets.has(converted.key)) || looksSecret(variable);
     const shown = secret ? '<redacted>' : show(variable.value);
     if ('why' in converted) {
       rows.push({ rear: variable.name, value: shown, why: converted.why, where });
@@ -97,16 +97,6 @@ function byType(value: RearValue, schema: z.ZodType): unknown {
   if (inner instanceof z.ZodNumber) return scalar.trim() === '' ? scalar : Number(scalar);
   if (inner instanceof z.ZodEnum) return scalar.toLowerCase();
   return scalar;
-}
-
-function unwrap(schema: z.ZodType): z.ZodType {
-  let current = schema;
-  for (;;) {
-    if (current instanceof z.ZodOptional || current instanceof z.ZodNullable)
-      current = current.unwrap() as z.ZodType;
-    else if (current instanceof z.ZodDefault) current = current.def.innerType as z.ZodType;
-    else return current;
-  }
 }
 
 const text = (value: RearValue) => (typeof value === 'string' ? value : value.join(' '));

@@ -172,7 +172,7 @@ function backedUpHost(): Promise<BackedUpHost> {
     await execa('truncate', ['-s', '64M', backupDisk]);
     await execa('mkfs.ext4', ['-q', '-F', '-L', 'BACKUPDISK', backupDisk]);
 
-    // 1. The protected host backs itself up, with lifeboat's own bundle on its own Node.js.
+    // 1. The protected host backs itself up, with lifeboat's Debian package on its own nodejs.
     const host = await timed('host boot (bios), capture, mkbackuponly, fingerprint', () =>
       runInDrillHost({
         disk,
